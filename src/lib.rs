@@ -1,0 +1,28 @@
+//! liblockfile-rs: a drop-in replacement, in Rust, for Debian's liblockfile
+//! 1.17 (`liblockfile.so.1`, `lockfile.h`, `maillock.h`) and the SysV
+//! `maillock` functions.
+//!
+//! - [`lock`]: the safe core and Rust API (`Lock`, `create`, `check`,
+//!   `remove`, `touch`), with an injectable clock and wait strategy.
+//! - [`mail`]: the process-wide mail lock of `maillock()`.
+//! - `ffi`: the C ABI, a thin layer over the two.
+//!
+//! Panics never cross the C boundary: the libraries are built with
+//! `panic = "abort"`, and since Rust 1.81 an `extern "C"` function aborts
+//! rather than unwind. The minimum Rust is 1.85 (edition 2024).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod error;
+pub mod ffi;
+pub mod lock;
+pub mod mail;
+
+pub use error::{Errno, LCode, LockError};
