@@ -1,0 +1,213 @@
+# liblockfile-rs: build, test and install the drop-in liblockfile.
+#
+#   make                       build the libraries and dotlockfile
+#   make check                 run every test (see README.md)
+#   make install PREFIX=/usr   install (DESTDIR for staging)
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.SUFFIXES:
+MAKEFLAGS += --no-builtin-rules
+
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MAILDIR    ?= /var/mail
+MAILGROUP  ?= mail
+# The setgid helper the library runs for group-mail spools (SPEC §5).
+HELPER     ?= $(BINDIR)/dotlockfile
+CC         ?= cc
+CXX        ?= c++
+CARGO      ?= cargo
+
+VERSION    := 1.17
+B          := build
+RUSTLIB    := target/release/liblockfile.a
+API        := abi/exported-symbols.txt
+SONAME     := liblockfile.so.1
+SO         := $(B)/liblockfile.so.1.0
+STATIC     := $(B)/liblockfile.a
+LIBS_PRIVATE := -lgcc_s -lutil -lrt -lpthread -lm -ldl
+
+CWARN      := -Wall -Wextra -Werror
+CTESTFLAGS := $(CWARN) -std=c99 -D_GNU_SOURCE -pthread -Iinclude
+
+export LOCKFILE_MAILDIR := $(MAILDIR)
+export LOCKFILE_HELPER  := $(HELPER)
+
+all:
+
+# Each area of the project adds its own tests to CHECKS (and may add to
+# ALL_TARGETS, INSTALL_TARGETS) from a fragment in mk/.
+CHECKS := check-rust check-abi check-headers check-c check-pkgconfig
+ALL_TARGETS :=
+INSTALL_TARGETS :=
+include $(sort $(wildcard mk/*.mk))
+
+.PHONY: all headers check check-rust check-abi check-headers check-c \
+	check-pkgconfig install uninstall clean FORCE
+
+all: $(SO) $(STATIC) $(B)/liblockfile.so $(B)/lockfile.pc all-extra
+
+# cargo decides itself whether anything changed; the libraries below are
+# relinked only when its archive did.
+$(RUSTLIB): FORCE
+	$(CARGO) build --release --locked
+
+$(SO): $(RUSTLIB) abi/liblockfile.map | $(B)
+	$(CC) -shared -o $@ -Wl,-soname,$(SONAME) \
+		-Wl,--version-script=abi/liblockfile.map \
+		-Wl,--whole-archive $(RUSTLIB) -Wl,--no-whole-archive \
+		-Wl,--gc-sections -static-libgcc -Wl,-z,relro,-z,now
+
+$(B)/liblockfile.so: $(SO)
+	ln -sf liblockfile.so.1.0 $(B)/$(SONAME)
+	ln -sf $(SONAME) $@
+
+# One relocatable object whose only global symbols are the API, so that
+# the archive cannot clash with other Rust code linked into a program.
+$(STATIC): $(RUSTLIB) $(API) | $(B)
+	ld -r --whole-archive $(RUSTLIB) -o $(B)/lockfile-all.o
+	objcopy --keep-global-symbols=$(API) --remove-section=.llvmbc \
+		--remove-section=.llvmcmd $(B)/lockfile-all.o $(B)/lockfile.o
+	rm -f $(B)/lockfile-all.o $@
+	ar rcs $@ $(B)/lockfile.o
+
+define PCFILE
+prefix=$(1)
+libdir=$(2)
+includedir=$(3)
+
+Name: liblockfile
+Description: NFS-safe dot-locking (drop-in liblockfile $(VERSION))
+Version: $(VERSION)
+Libs: -L$${libdir} -llockfile
+Libs.private: $(LIBS_PRIVATE)
+Cflags: -I$${includedir}
+endef
+
+# Rewritten on every run: it depends on PREFIX, LIBDIR and INCLUDEDIR.
+$(B)/lockfile.pc: FORCE | $(B)
+	$(file >$@,$(call PCFILE,$(PREFIX),$(LIBDIR),$(INCLUDEDIR)))
+
+$(B):
+	mkdir -p $@
+
+headers:
+	LOCKFILE_BLESS_HEADERS=1 $(CARGO) build --release --locked
+
+# ---------------------------------------------------------------- tests
+
+check: $(CHECKS)
+
+check-rust:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets --locked -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --locked
+	$(CARGO) test --locked
+
+check-abi: all
+	nm -D --defined-only $(SO) | awk '{print $$3}' | sort | diff -u $(API) -
+	readelf -d $(SO) | grep -q 'Library soname: \[$(SONAME)\]'
+	test "$$(readelf -d $(SO) | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' \
+		| grep -v -e '^libc\.so\.6$$' -e '^ld-linux' | wc -l)" = 0
+	nm -g --defined-only $(STATIC) | awk 'NF==3 {print $$3}' | sort \
+		| diff -u $(API) -
+	@echo "ABI: $(SONAME), NEEDED libc only, API symbols only: ok"
+
+# The headers compile unchanged as C89, C11 and C++, and declare exactly
+# the prototypes and constants of SPEC §1.
+check-headers: | $(B)
+	for std in c89 c99 c11; do \
+		$(CC) $(CWARN) -pedantic -std=$$std -Iinclude -fsyntax-only \
+			tests-c/conformance.c; \
+	done
+	$(CXX) $(CWARN) -pedantic -x c++ -Iinclude -fsyntax-only \
+		tests-c/conformance.c
+	@echo "headers: C89, C99, C11, C++: ok"
+
+CTESTS := $(patsubst tests-c/%.c,%,$(wildcard tests-c/t_*.c))
+VALGRIND_CMD := $(if $(shell command -v valgrind),valgrind -q \
+	--error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite)
+
+$(B)/tests-c/shared/%: tests-c/%.c tests-c/common.h $(B)/liblockfile.so
+	@mkdir -p $(@D)
+	$(CC) $(CTESTFLAGS) $< -o $@ -L$(B) -llockfile -ldl
+
+$(B)/tests-c/static/%: tests-c/%.c tests-c/common.h $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(CTESTFLAGS) $< -o $@ $(STATIC) -ldl
+
+check-c: $(addprefix $(B)/tests-c/shared/,$(CTESTS)) \
+		$(addprefix $(B)/tests-c/static/,$(CTESTS))
+	LD_LIBRARY_PATH=$(B) tests-c/run.sh $(B)/tests-c/shared
+	tests-c/run.sh $(B)/tests-c/static
+	LD_LIBRARY_PATH=$(B) VALGRIND="$(VALGRIND_CMD)" \
+		tests-c/run.sh $(B)/tests-c/shared
+
+# A program built with pkg-config against a staged install, and one built
+# with -lmail, as SysV programs are.
+STAGE := $(abspath $(B)/stage)
+STAGED := $(STAGE)/opt/liblockfile
+PKG_STAGED := PKG_CONFIG_SYSROOT_DIR=$(STAGE) \
+	PKG_CONFIG_LIBDIR=$(STAGED)/lib/pkgconfig pkg-config
+
+check-pkgconfig: all
+	rm -rf $(STAGE)
+	$(MAKE) --no-print-directory install DESTDIR=$(STAGE) \
+		PREFIX=/opt/liblockfile
+	$(CC) $(CWARN) tests-c/link_demo.c -o $(B)/pc-demo \
+		$$($(PKG_STAGED) --cflags --libs liblockfile)
+	LD_LIBRARY_PATH=$(STAGED)/lib $(B)/pc-demo $(B)/pc-demo.lock
+	$(CC) $(CWARN) -I$(STAGED)/include tests-c/link_demo.c \
+		-o $(B)/mail-demo -L$(STAGED)/lib -lmail
+	readelf -d $(B)/mail-demo | grep -q 'NEEDED.*\[$(SONAME)\]'
+	LD_LIBRARY_PATH=$(STAGED)/lib $(B)/mail-demo $(B)/mail-demo.lock
+	$(CC) $(CWARN) tests-c/link_demo.c -o $(B)/static-demo \
+		$$($(PKG_STAGED) --cflags liblockfile) \
+		$(STAGED)/lib/liblockfile.a $$($(PKG_STAGED) --static \
+		--libs-only-l --libs-only-other liblockfile | sed 's/-llockfile//')
+	! readelf -d $(B)/static-demo | grep -q 'NEEDED.*liblockfile'
+	$(B)/static-demo $(B)/static-demo.lock
+	@echo "pkg-config, -lmail and static links: ok"
+
+# ---------------------------------------------------------------- install
+
+.PHONY: all-extra install-extra install-lib
+all-extra: $(ALL_TARGETS)
+install-extra: $(INSTALL_TARGETS)
+
+install: all install-lib install-extra
+
+install-lib: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man3 \
+		$(DESTDIR)$(MANDIR)/man1
+	install -m 0644 $(SO) $(DESTDIR)$(LIBDIR)/liblockfile.so.1.0
+	ln -sf liblockfile.so.1.0 $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/liblockfile.so
+	install -m 0644 $(STATIC) $(DESTDIR)$(LIBDIR)/liblockfile.a
+	ln -sf liblockfile.so $(DESTDIR)$(LIBDIR)/libmail.so
+	ln -sf liblockfile.a $(DESTDIR)$(LIBDIR)/libmail.a
+	install -m 0644 include/lockfile.h include/maillock.h \
+		$(DESTDIR)$(INCLUDEDIR)/
+	install -m 0644 $(B)/lockfile.pc $(DESTDIR)$(PKGCONFIGDIR)/liblockfile.pc
+	install -m 0644 man/*.3 $(DESTDIR)$(MANDIR)/man3/
+	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] \
+		&& command -v ldconfig >/dev/null; then ldconfig; fi
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,liblockfile.so.1.0 $(SONAME) \
+		liblockfile.so liblockfile.a libmail.so libmail.a)
+	rm -f $(DESTDIR)$(INCLUDEDIR)/lockfile.h $(DESTDIR)$(INCLUDEDIR)/maillock.h
+	rm -f $(DESTDIR)$(PKGCONFIGDIR)/liblockfile.pc
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard man/*.3)))
+
+clean:
+	rm -rf $(B)
+	$(CARGO) clean
