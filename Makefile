@@ -26,8 +26,11 @@ CXX        ?= c++
 CARGO      ?= cargo
 
 VERSION    := 1.17
-B          := build
-RUSTLIB    := target/release/liblockfile.a
+# Build products; another folder (B=...) keeps parallel builds apart.
+B          ?= build
+CARGO_TARGET_DIR ?= target
+export CARGO_TARGET_DIR
+RUSTLIB    := $(CARGO_TARGET_DIR)/release/liblockfile.a
 API        := abi/exported-symbols.txt
 SONAME     := liblockfile.so.1
 SO         := $(B)/liblockfile.so.1.0
