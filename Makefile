@@ -48,11 +48,12 @@ all:
 # Each area of the project adds its own tests to CHECKS (and may add to
 # ALL_TARGETS, INSTALL_TARGETS) from a fragment in mk/.
 CHECKS := check-rust check-abi check-headers check-c check-pkgconfig
+SLOW_CHECKS :=
 ALL_TARGETS :=
 INSTALL_TARGETS :=
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: all headers check check-rust check-abi check-headers check-c \
+.PHONY: all headers check check-slow check-rust check-abi check-headers check-c \
 	check-pkgconfig install uninstall clean FORCE
 
 all: $(SO) $(STATIC) $(B)/liblockfile.so $(B)/lockfile.pc all-extra
@@ -107,6 +108,9 @@ headers:
 # ---------------------------------------------------------------- tests
 
 check: $(CHECKS)
+
+# Long stress and fuzz runs; CI runs them after check.
+check-slow: $(SLOW_CHECKS)
 
 check-rust:
 	$(CARGO) fmt --check
