@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The C tests, built against our headers and linked with -llockfile (by
+# soname), run unchanged on the reference library: same binaries, only
+# LD_LIBRARY_PATH differs.  Tests of the "we fix" items are expected to
+# fail there (the list in tests-c/reference-xfail.txt); run.sh fails if
+# one of them passes, or if any other test fails.
+#
+#   drop-in.sh BINDIR REF_LIBDIR
+set -euo pipefail
+bindir=$1 ref=$(realpath "$2")
+xfail=tests-c/reference-xfail.txt
+[[ -x tests-c/run.sh && -f $xfail ]] || {
+	echo "FAIL: tests-c/run.sh or $xfail is missing"; exit 1; }
+
+# Prove, per binary, that the loader picks the reference's file.
+n=0
+for t in "$bindir"/t_*; do
+	got=$(LD_TRACE_LOADED_OBJECTS=1 LD_LIBRARY_PATH=$ref "$t" |
+		sed -n 's/^[[:space:]]*liblockfile\.so\.1 => \([^ ]*\) .*/\1/p')
+	if [[ -z $got || $(realpath "$got") != "$ref/liblockfile.so.1.0" ]]; then
+		echo "FAIL: $t would load liblockfile.so.1 from '$got'"
+		exit 1
+	fi
+	n=$((n + 1))
+done
+((n > 0)) || { echo "FAIL: no tests in $bindir"; exit 1; }
+echo "ok drop-in: all $n test programs load $ref/liblockfile.so.1.0"
+LD_LIBRARY_PATH=$ref tests-c/run.sh "$bindir" "$xfail"
