@@ -1,0 +1,601 @@
+/*
+ * common.h - helpers shared by the C test programs in tests-c/.
+ *
+ * Every program tests one behaviour of liblockfile (SPEC sections named in
+ * each file).  Protocol, read by run.sh:
+ *	ok <name>		exit 0
+ *	FAIL <name>: <what>	exit 1
+ *	SKIP <name>: <reason>	exit 77
+ * Lines starting with "# " are information only.  <name> is the basename
+ * of the source file without ".c".
+ *
+ * Each program works in a fresh scratch directory under $TMPDIR (or /tmp),
+ * removed at exit unless LOCKFILE_TEST_KEEP is set.
+ *
+ * lockfile_create2 may be missing: Debian's shared object exports it only
+ * from its static archive.  get_create2() finds it with dlsym (a shared
+ * library that has it, even if the program was linked against one that
+ * has not) or through a weak reference (linked statically: dlsym does not
+ * see the program's own symbols); tests that need it SKIP without it.
+ */
+#ifndef TESTS_C_COMMON_H
+#define TESTS_C_COMMON_H
+
+#ifndef LOCKFILE_EXPERIMENTAL
+#define LOCKFILE_EXPERIMENTAL
+#endif
+
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lockfile.h>
+#include <maillock.h>
+
+#pragma weak lockfile_create2
+
+#define TC_UNUSED	__attribute__((unused))
+#define TC_PRINTF(a, b)	__attribute__((format(printf, a, b)))
+#define TC_NORETURN	__attribute__((noreturn))
+
+/* Exit status of a program that cannot run its case. */
+#define EXIT_SKIP	77
+
+/*
+ * Seconds within which a call that must not sleep returns: far below the
+ * shortest sleep of the retry schedule (5 s), with room for a busy host.
+ */
+#define QUICK		1.0
+
+/* Big enough for any path the tests build (PATH_MAX plus a margin). */
+#define TC_PATH		(PATH_MAX + 256)
+
+typedef int (*tc_create2_fn)(const char *, int, int, struct __lockargs *,
+    int);
+
+TC_UNUSED static char tc_name[128] = "t_unknown";
+TC_UNUSED static char tc_dir[TC_PATH];
+TC_UNUSED static pid_t tc_owner;
+
+/* Set the test name from the source file name: "dir/t_x.c" -> "t_x". */
+TC_UNUSED static void
+tc_set_name(const char *file)
+{
+	const char *base = strrchr(file, '/');
+	size_t len;
+
+	base = base ? base + 1 : file;
+	len = strlen(base);
+	if (len > 2 && strcmp(base + len - 2, ".c") == 0)
+		len -= 2;
+	if (len >= sizeof(tc_name))
+		len = sizeof(tc_name) - 1;
+	memcpy(tc_name, base, len);
+	tc_name[len] = '\0';
+	/* Lines must come out in order even when a child writes too. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+#define TEST_BEGIN()	tc_set_name(__FILE__)
+
+TC_UNUSED TC_NORETURN TC_PRINTF(1, 2) static void
+tc_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("FAIL %s: ", tc_name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	exit(1);
+}
+
+TC_UNUSED TC_NORETURN TC_PRINTF(1, 2) static void
+tc_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("SKIP %s: ", tc_name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	exit(EXIT_SKIP);
+}
+
+TC_UNUSED TC_PRINTF(1, 2) static void
+tc_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# %s: ", tc_name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+TC_UNUSED TC_NORETURN static void
+tc_ok(void)
+{
+	printf("ok %s\n", tc_name);
+	fflush(stdout);
+	exit(0);
+}
+
+/* "dir/t_x.c" -> "t_x.c", for "# file:line" lines. */
+TC_UNUSED static const char *
+tc_base(const char *file)
+{
+	const char *base = strrchr(file, '/');
+
+	return base ? base + 1 : file;
+}
+
+#define FAIL(...)	tc_fail(__VA_ARGS__)
+#define SKIP(...)	tc_skip(__VA_ARGS__)
+#define PASS()		tc_ok()
+
+/* CHECK(cond, printf-args): on a false cond print FAIL and exit 1. */
+#define CHECK(cond, ...)						\
+	do {								\
+		if (!(cond)) {						\
+			printf("# %s:%d: %s\n", tc_base(__FILE__),	\
+			    __LINE__, #cond);				\
+			tc_fail(__VA_ARGS__);				\
+		}							\
+	} while (0)
+
+/*
+ * CHECK_RC(what, rc, code, err): rc must equal code, and errno (saved by
+ * the caller right after the call, passed as err) must equal the expected
+ * errno unless that is -1 ("any").
+ */
+#define CHECK_RC(what, rc, code, want_errno, got_errno)			\
+	do {								\
+		int tc_rc_ = (rc), tc_we_ = (want_errno);		\
+		int tc_ge_ = (got_errno);				\
+		CHECK(tc_rc_ == (code), "%s returned %d, want %d "	\
+		    "(errno %d %s)", (what), tc_rc_, (code), tc_ge_,	\
+		    strerror(tc_ge_));					\
+		CHECK(tc_we_ == -1 || tc_ge_ == tc_we_, "%s: errno %d "	\
+		    "(%s), want %d (%s)", (what), tc_ge_,		\
+		    strerror(tc_ge_), tc_we_, strerror(tc_we_));	\
+	} while (0)
+
+/* Remove a directory tree (the scratch dir); best effort. */
+TC_UNUSED static void
+tc_rmtree(const char *path)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	char sub[TC_PATH];
+
+	if (lstat(path, &st) != 0)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		(void)unlink(path);
+		return;
+	}
+	(void)chmod(path, 0700);
+	if ((d = opendir(path)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 ||
+			    strcmp(e->d_name, "..") == 0)
+				continue;
+			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+			tc_rmtree(sub);
+		}
+		closedir(d);
+	}
+	(void)rmdir(path);
+}
+
+TC_UNUSED static void
+tc_cleanup(void)
+{
+	if (tc_dir[0] == '\0' || getpid() != tc_owner)
+		return;
+	if (getenv("LOCKFILE_TEST_KEEP") != NULL) {
+		printf("# %s: kept %s\n", tc_name, tc_dir);
+		return;
+	}
+	tc_rmtree(tc_dir);
+}
+
+/*
+ * Make the fresh scratch directory (mode 0755, so that a test may look at
+ * it as another user) and return its path.  Removed at exit.
+ */
+TC_UNUSED static const char *
+scratch_dir(void)
+{
+	const char *base = getenv("TMPDIR");
+
+	if (tc_dir[0] != '\0')
+		return tc_dir;
+	if (base == NULL || *base == '\0')
+		base = "/tmp";
+	snprintf(tc_dir, sizeof(tc_dir), "%s/lockfile-%s.XXXXXX", base,
+	    tc_name);
+	if (mkdtemp(tc_dir) == NULL) {
+		int e = errno;
+
+		tc_dir[0] = '\0';
+		FAIL("mkdtemp under %s: %s", base, strerror(e));
+	}
+	tc_owner = getpid();
+	atexit(tc_cleanup);
+	if (chmod(tc_dir, 0755) != 0)
+		FAIL("chmod %s: %s", tc_dir, strerror(errno));
+	return tc_dir;
+}
+
+/* buf = scratch dir + "/" + name. */
+TC_UNUSED static char *
+tpath(char *buf, const char *name)
+{
+	snprintf(buf, TC_PATH, "%s/%s", scratch_dir(), name);
+	return buf;
+}
+
+/* Fail if any ".lk*" (temporary lock) file is left in dir. */
+TC_UNUSED static void
+tc_no_tmp(const char *dir, const char *file, int line)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, ".lk", 3) == 0) {
+			closedir(d);
+			printf("# %s:%d\n", tc_base(file), line);
+			FAIL("temporary file %s left in %s", e->d_name, dir);
+		}
+	}
+	closedir(d);
+}
+
+#define CHECK_NO_TMP_IN(dir)	tc_no_tmp((dir), __FILE__, __LINE__)
+#define CHECK_NO_TMP()		tc_no_tmp(scratch_dir(), __FILE__, __LINE__)
+
+/*
+ * Read at most size-1 bytes of path into buf, NUL-terminated.  Returns the
+ * length, or -1 with errno set.
+ */
+TC_UNUSED static ssize_t
+read_file(const char *path, char *buf, size_t size)
+{
+	ssize_t n, len = 0;
+	int fd, e;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	while ((size_t)len < size - 1) {
+		n = read(fd, buf + len, size - 1 - len);
+		if (n < 0) {
+			e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return len;
+}
+
+/* Printable form of s for one-line messages: a newline shows as \n. */
+TC_UNUSED static const char *
+esc(const char *s)
+{
+	static char buf[4][128];
+	static int which;
+	char *out = buf[which++ % 4];
+	size_t n = 0;
+
+	for (; *s != '\0' && n < sizeof(buf[0]) - 8; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\n')
+			n += sprintf(out + n, "\\n");
+		else if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			n += sprintf(out + n, "\\x%02x", c);
+		else
+			out[n++] = (char)c;
+	}
+	if (*s != '\0')
+		n += sprintf(out + n, "...");
+	out[n] = '\0';
+	return out;
+}
+
+/* The file at path must contain exactly want. */
+TC_UNUSED static void
+tc_check_content(const char *path, const char *want, const char *file,
+    int line)
+{
+	char buf[256];
+
+	if (read_file(path, buf, sizeof(buf)) < 0) {
+		printf("# %s:%d\n", tc_base(file), line);
+		FAIL("read %s: %s", path, strerror(errno));
+	}
+	if (strcmp(buf, want) != 0) {
+		printf("# %s:%d\n", tc_base(file), line);
+		FAIL("%s contains \"%s\", want \"%s\"", path, esc(buf),
+		    esc(want));
+	}
+}
+
+#define CHECK_CONTENT(path, want)					\
+	tc_check_content((path), (want), __FILE__, __LINE__)
+
+/* Create or truncate path (mode 0644) and write content; fails the test. */
+TC_UNUSED static void
+write_file(const char *path, const char *content)
+{
+	size_t len = strlen(content);
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		FAIL("create %s: %s", path, strerror(errno));
+	if (write(fd, content, len) != (ssize_t)len)
+		FAIL("write %s: %s", path, strerror(errno));
+	if (close(fd) != 0)
+		FAIL("close %s: %s", path, strerror(errno));
+}
+
+/* Set atime and mtime (seconds since the epoch). */
+TC_UNUSED static void
+set_times(const char *path, time_t atime, time_t mtime)
+{
+	struct timeval tv[2];
+
+	tv[0].tv_sec = atime;
+	tv[0].tv_usec = 0;
+	tv[1].tv_sec = mtime;
+	tv[1].tv_usec = 0;
+	if (utimes(path, tv) != 0)
+		FAIL("utimes %s: %s", path, strerror(errno));
+}
+
+/*
+ * Make a lock file with content and an mtime age seconds in the past; the
+ * atime stays "now" so that only the mtime decides (see t_check_old_atime
+ * for the case of an old atime).
+ */
+TC_UNUSED static void
+make_lock(const char *path, const char *content, int age)
+{
+	time_t now = time(NULL);
+
+	write_file(path, content);
+	set_times(path, now, now - age);
+}
+
+TC_UNUSED static struct stat
+stat_or_fail(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		FAIL("lstat %s: %s", path, strerror(errno));
+	return st;
+}
+
+TC_UNUSED static int
+exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+/* Monotonic clock in seconds. */
+TC_UNUSED static double
+now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Number of open file descriptors, from /proc/self/fd. */
+TC_UNUSED static int
+count_fds(void)
+{
+	DIR *d;
+	struct dirent *e;
+	int n = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		SKIP("cannot read /proc/self/fd: %s", strerror(errno));
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;	/* the directory stream's own descriptor */
+}
+
+/* A pid that belonged to a process that has exited and been reaped. */
+TC_UNUSED static pid_t
+dead_pid(void)
+{
+	pid_t pid;
+	int status;
+
+	fflush(stdout);
+	if ((pid = fork()) < 0)
+		FAIL("fork: %s", strerror(errno));
+	if (pid == 0)
+		_exit(0);
+	if (waitpid(pid, &status, 0) != pid)
+		FAIL("waitpid: %s", strerror(errno));
+	return pid;
+}
+
+/*
+ * A child that sleeps until killed; stop it with stop_child().  It dies
+ * with this process, or after two minutes, if a failing test forgets it.
+ */
+TC_UNUSED static pid_t
+spawn_sleeper(void)
+{
+	pid_t parent = getpid(), pid;
+
+	fflush(stdout);
+	if ((pid = fork()) < 0)
+		FAIL("fork: %s", strerror(errno));
+	if (pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+		alarm(120);
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+TC_UNUSED static void
+stop_child(pid_t pid)
+{
+	int status;
+
+	(void)kill(pid, SIGKILL);
+	(void)waitpid(pid, &status, 0);
+}
+
+/* lockfile_create2, or NULL if the library does not export it. */
+TC_UNUSED static tc_create2_fn
+get_create2(void)
+{
+	void *sym = dlsym(RTLD_DEFAULT, "lockfile_create2");
+
+	if (sym != NULL)
+		return (tc_create2_fn)sym;
+	/* Linked statically: the weak reference is resolved. */
+	return lockfile_create2;
+}
+
+/*
+ * Run fn(arg) in a forked child and return its wait status, so that a
+ * crash is reported by the caller instead of killing the test.
+ */
+TC_UNUSED static int
+run_in_child(int (*fn)(void *), void *arg)
+{
+	pid_t pid;
+	int status;
+
+	fflush(stdout);
+	if ((pid = fork()) < 0)
+		FAIL("fork: %s", strerror(errno));
+	if (pid == 0) {
+		struct rlimit rl = { 0, 0 };
+
+		/* No core file: the crash itself is the report. */
+		(void)setrlimit(RLIMIT_CORE, &rl);
+		_exit(fn(arg));
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		FAIL("waitpid: %s", strerror(errno));
+	return status;
+}
+
+/* Describe a wait status ("exit 3", "killed by signal 11 (...)"). */
+TC_UNUSED static const char *
+status_str(int status)
+{
+	static char buf[96];
+
+	if (WIFEXITED(status))
+		snprintf(buf, sizeof(buf), "exit %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, sizeof(buf), "killed by signal %d (%s)",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, sizeof(buf), "status %#x", status);
+	return buf;
+}
+
+/* Unprivileged uid/gid used for permission tests when running as root. */
+#define TC_NOBODY	"65534"
+#define TC_UNPRIV_ARG	"--unprivileged"
+
+/*
+ * For tests that need EACCES: if euid is not 0, return -1 and let the
+ * caller run its unprivileged part in this process.  As root, re-run this
+ * program as uid/gid 65534 through setpriv(1) with argv
+ * { self, TC_UNPRIV_ARG, arg } and return the child's exit status
+ * (0 ok, 1 fail, 77 skip; the child prints its own FAIL/SKIP line).
+ * SKIP if setpriv cannot run it.
+ */
+TC_UNUSED static int
+run_unprivileged(const char *arg)
+{
+	char self[TC_PATH];
+	ssize_t n;
+	pid_t pid;
+	int status;
+
+	if (geteuid() != 0)
+		return -1;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		SKIP("readlink /proc/self/exe: %s", strerror(errno));
+	self[n] = '\0';
+	fflush(stdout);
+	if ((pid = fork()) < 0)
+		FAIL("fork: %s", strerror(errno));
+	if (pid == 0) {
+		execlp("setpriv", "setpriv", "--reuid=" TC_NOBODY,
+		    "--regid=" TC_NOBODY, "--clear-groups", self,
+		    TC_UNPRIV_ARG, arg, (char *)NULL);
+		_exit(126);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		FAIL("waitpid: %s", strerror(errno));
+	if (WIFEXITED(status) && WEXITSTATUS(status) >= 126)
+		SKIP("cannot run %s as uid %s with setpriv", self, TC_NOBODY);
+	if (!WIFEXITED(status))
+		FAIL("unprivileged child %s", status_str(status));
+	return WEXITSTATUS(status);
+}
+
+/* True if argv asks for the unprivileged part (see run_unprivileged). */
+TC_UNUSED static int
+is_unprivileged_run(int argc, char **argv)
+{
+	return argc == 3 && strcmp(argv[1], TC_UNPRIV_ARG) == 0;
+}
+
+#endif /* TESTS_C_COMMON_H */
