@@ -5,7 +5,8 @@
 //! - [`lock`]: the safe core and Rust API (`Lock`, `create`, `check`,
 //!   `remove`, `touch`), with an injectable clock and wait strategy.
 //! - [`mail`]: the process-wide mail lock of `maillock()`.
-//! - `ffi`: the C ABI, a thin layer over the two.
+//! - `ffi`: the C ABI, a thin layer over these.
+//! - [`sys`]: the few operations that need `unsafe` outside `ffi`.
 //!
 //! Panics never cross the C boundary: the libraries are built with
 //! `panic = "abort"`, and since Rust 1.81 an `extern "C"` function aborts
@@ -24,5 +25,6 @@ pub mod error;
 pub mod ffi;
 pub mod lock;
 pub mod mail;
+pub mod sys;
 
 pub use error::{Errno, LCode, LockError};

@@ -1,17 +1,19 @@
 //! Creating a lock (SPEC §2).
 #![forbid(unsafe_code)]
 
-use std::ffi::OsStr;
+use std::ffi::{CStr, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use nix::fcntl::{AT_FDCWD, AtFlags, OFlag, open};
 use nix::sys::stat::{FileStat, Mode, lstat};
 use nix::unistd::{close, gethostname, getpid, getppid, gettid, linkat, unlink, write};
 
 use super::check::{Verdict, inspect};
+use super::cpath::{Bytes, CPathBuf};
 use super::schedule::{Clock, Wait, Waiter};
-use super::tmpname::tmp_name;
+use super::tmpname::{short_host, tmp_name_in};
 use super::{Options, PidMode};
 use crate::error::{Errno, LCode, LockError};
 
@@ -46,7 +48,7 @@ fn path_of(bytes: &[u8]) -> &Path {
 }
 
 /// The content of the lock: the pid and a newline, "0\n" without one.
-pub(super) fn content_for(pid: PidMode) -> Result<String, LockError> {
+pub(super) fn content_for(pid: PidMode) -> Result<Bytes<16>, LockError> {
     let pid = match pid {
         PidMode::None => 0,
         PidMode::Own => getpid().as_raw(),
@@ -58,15 +60,46 @@ pub(super) fn content_for(pid: PidMode) -> Result<String, LockError> {
             ppid
         }
     };
-    Ok(format!("{pid}\n"))
+    let mut content = Bytes::new();
+    content.push_int(i64::from(pid), 0);
+    content.push(b"\n");
+    Ok(content)
+}
+
+/// The longest host name Linux has (HOST_NAME_MAX).
+const HOST_MAX: usize = 64;
+
+/// The host name up to its first dot, read once per process.
+///
+/// The reference calls uname() for every lock; we read it at the first
+/// lock and keep it, which saves a system call per lock. The name only
+/// keeps the temporary names of hosts sharing a directory (over NFS)
+/// apart. The trade-off: a host renamed while a program runs goes on using
+/// its old name until the program restarts; the name stays unique unless
+/// another host takes the old name meanwhile, and even then a clash is an
+/// `L_TMPLOCK` from the O_EXCL create, never a double lock. A forked child
+/// is on the same host, so the cache stays right across fork(). The thread
+/// id, the other part of the name, is not cached: a child needs its own.
+fn host() -> Result<&'static Bytes<HOST_MAX>, LockError> {
+    static HOST: OnceLock<Bytes<HOST_MAX>> = OnceLock::new();
+    if let Some(host) = HOST.get() {
+        return Ok(host);
+    }
+    let name = gethostname().map_err(|e| LockError::new(LCode::Error, e))?;
+    let mut host = Bytes::new();
+    host.push(short_host(name.as_bytes()));
+    Ok(HOST.get_or_init(|| host))
 }
 
 /// Write `content` to a new file `path` (O_EXCL, mode 0644 less umask).
 /// On a failed or short write the file is removed again.
-fn create_exclusive(path: &Path, content: &[u8]) -> Result<(), LockError> {
+fn create_exclusive(path: &CStr, content: &[u8]) -> Result<(), LockError> {
     let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_CLOEXEC;
     let mode = Mode::from_bits_truncate(0o644);
     let fd = open(path, flags, mode).map_err(|e| LockError::new(LCode::TmpLock, e))?;
+    // One write, as the reference: after a short write a second one would
+    // raise SIGXFSZ (killing a caller that keeps the default action) when a
+    // file-size limit cut the first, so a short write is reported as is.
     let written = write(&fd, content);
     let closed = close(fd);
     let failure = match (written, closed) {
@@ -80,15 +113,21 @@ fn create_exclusive(path: &Path, content: &[u8]) -> Result<(), LockError> {
 }
 
 /// The temporary file, removed on every path out of [`create_with`].
-struct TmpFile<'w> {
-    path: PathBuf,
+struct TmpFile<'t, 'w> {
+    path: &'t CStr,
     waiter: &'w mut dyn Waiter,
 }
 
-impl Drop for TmpFile<'_> {
+impl TmpFile<'_, '_> {
+    fn as_path(&self) -> &Path {
+        path_of(self.path.to_bytes())
+    }
+}
+
+impl Drop for TmpFile<'_, '_> {
     fn drop(&mut self) {
         // Best effort: errno of the result was captured before this runs.
-        let _ = unlink(&self.path);
+        let _ = unlink(self.path);
         self.waiter.tmp_removed();
     }
 }
@@ -118,6 +157,9 @@ fn links_unsupported(tmp: &Path) -> bool {
 
 /// Create the lock `lock` as `opts` say, waiting through `waiter` and
 /// dating through `clock`. See SPEC §2 for every step.
+///
+/// The uncontended path makes no heap allocation and six system calls:
+/// gettid, open, write, close, link, unlink (the host name is read once).
 pub fn create_with(
     lock: &Path,
     opts: &Options,
@@ -125,26 +167,40 @@ pub fn create_with(
     waiter: &mut dyn Waiter,
 ) -> Result<(), LockError> {
     let content = content_for(opts.pid)?;
-    let host = gethostname().map_err(|e| LockError::new(LCode::Error, e))?;
-    let tmp = tmp_name(
-        lock.as_os_str().as_bytes(),
+    let host = host()?;
+    let lock_bytes = lock.as_os_str().as_bytes();
+    let mut tmp_buf = CPathBuf::new();
+    let tmp = tmp_name_in(
+        &mut tmp_buf,
+        lock_bytes,
         gettid().as_raw(),
         clock.now(),
         host.as_bytes(),
     )?;
-    let tmp = path_of(&tmp).to_path_buf();
-    create_exclusive(&tmp, content.as_bytes())?;
-    waiter.tmp_created(&tmp);
+    // A NUL inside the name cannot come from C; from Rust it is refused
+    // before anything is created.
+    let mut lock_buf = CPathBuf::new();
+    let lock_c = lock_buf
+        .join(&[lock_bytes])
+        .map_err(|e| LockError::new(LCode::Error, e))?;
+    // The name is known before the file exists, so that a signal handler
+    // of the caller can remove it from the moment it may exist.
+    waiter.tmp_created(path_of(tmp.to_bytes()));
+    if let Err(e) = create_exclusive(tmp, content.as_bytes()) {
+        waiter.tmp_removed();
+        return Err(e);
+    }
     let tmp = TmpFile { path: tmp, waiter };
-    attempts(lock, opts, clock, content.as_bytes(), tmp)
+    attempts(lock, lock_c, opts, clock, content.as_bytes(), tmp)
 }
 
 fn attempts(
     lock: &Path,
+    lock_c: &CStr,
     opts: &Options,
     clock: &dyn Clock,
     content: &[u8],
-    tmp: TmpFile<'_>,
+    tmp: TmpFile<'_, '_>,
 ) -> Result<(), LockError> {
     let use_pid = opts.pid != PidMode::None;
     let mut tries = i64::from(opts.retries) + 1;
@@ -156,10 +212,16 @@ fn attempts(
     let mut wait_first = false;
     let mut stat_failures = 0;
     let mut no_links: Option<bool> = None;
+    // The waiter cut its last wait short because the lock went away: the
+    // attempt that follows is an extra one, and if it fails the same wait
+    // goes on (Waiter::woke_early).
+    let mut early = false;
 
-    while attempt < tries {
+    while attempt < tries || early {
         if wait_first {
-            sleep = opts.schedule.next(sleep);
+            if !early {
+                sleep = opts.schedule.next(sleep);
+            }
             let wait = Wait {
                 lock,
                 attempt: attempt + 1,
@@ -167,18 +229,23 @@ fn attempts(
                 secs: sleep,
             };
             tmp.waiter.wait(&wait)?;
+            early = tmp.waiter.woke_early();
         }
         wait_first = true;
-        attempt += 1;
+        if !early {
+            attempt += 1;
+        }
 
         // SPEC §2.6: a 0 from link() is proof; a failure may be a lie (NFS
         // lost the reply to a link that worked), so it is checked by inode.
-        let linked = linkat(AT_FDCWD, &tmp.path, AT_FDCWD, lock, AtFlags::empty());
+        let linked = linkat(AT_FDCWD, tmp.path, AT_FDCWD, lock_c, AtFlags::empty());
         match linked {
             Ok(()) => return Ok(()),
-            Err(Errno::EPERM) if *no_links.get_or_insert_with(|| links_unsupported(&tmp.path)) => {
+            Err(Errno::EPERM)
+                if *no_links.get_or_insert_with(|| links_unsupported(tmp.as_path())) =>
+            {
                 // SPEC §8: no hard links here; create the lock itself.
-                match create_exclusive(lock, content) {
+                match create_exclusive(lock_c, content) {
                     Ok(()) => return Ok(()),
                     Err(e) if e.code == LCode::TmpWrite => return Err(e),
                     Err(_) => {}
@@ -187,11 +254,21 @@ fn attempts(
             Err(_) => {}
         }
 
-        let ours = lstat(&tmp.path).map_err(|e| LockError::new(LCode::Error, e))?;
-        let theirs = match lstat(lock) {
+        let ours = lstat(tmp.path).map_err(|e| LockError::new(LCode::Error, e))?;
+        let theirs = match lstat(lock_c) {
             Ok(st) => st,
             Err(e) => {
-                stat_failures += 1;
+                // we fix: link() found the lock taken (EEXIST, or EPERM for
+                // a lost race over sshfs) and its holder let it go before
+                // this lstat(): a lost attempt like any other, not a
+                // failing lstat(). The reference counts it, so a waiter
+                // spinning in step with a busy lock's holders gives up with
+                // L_MAXTRYS/ENOENT (test: tests-rel/netfs.sh, contend).
+                let released =
+                    e == Errno::ENOENT && matches!(linked, Err(Errno::EEXIST | Errno::EPERM));
+                if !released {
+                    stat_failures += 1;
+                }
                 if stat_failures > MAX_STAT_FAILURES {
                     return Err(LockError::new(LCode::MaxTrys, e));
                 }
@@ -211,6 +288,7 @@ fn attempts(
         // Something changed or went: try again at once, and at least once
         // more if only one attempt was allowed.
         wait_first = false;
+        early = false;
         if tries == 1 {
             tries = 2;
         }
@@ -245,6 +323,10 @@ fn break_if_stale(
     if !seen.symlink && found.opened.is_some_and(|id| id != (seen.dev, seen.ino)) {
         return Ok(true);
     }
+    // Held while the lock is checked once more and removed.
+    let Some(_breaking) = break_guard(lock, &seen) else {
+        return Ok(true);
+    };
     match lstat(lock) {
         Ok(now) if Identity::of(&now) == seen => {}
         _ => return Ok(true),
@@ -253,5 +335,40 @@ fn break_if_stale(
         Ok(()) | Err(Errno::ENOENT) => Ok(true),
         // we fix: the reference leaves its temporary file behind here.
         Err(e) => Err(LockError::new(LCode::RmStale, e)),
+    }
+}
+
+/// we fix (SPEC §2.7): between the last lstat() and the unlink() another
+/// waiter may break the same stale lock and take a new one, which the
+/// unlink() would then remove: two holders. So breakers take turns: each
+/// holds an exclusive flock on the stale file itself while it checks and
+/// removes it, and one that finds the flock taken retries (a lock of a
+/// dead holder changes only through a breaker). Tests: tests-rel/faults.c
+/// breakrace (exact), tests-rel/crash.c pid (about one run in seven
+/// failed without it).
+///
+/// `None`: retry, the file changed or another process is breaking it.
+/// `Some(None)`: no flock to be had (a symlink, an unreadable file, a file
+/// system without flock): go on unserialized, as before.
+fn break_guard(lock: &Path, seen: &Identity) -> Option<Option<std::os::fd::OwnedFd>> {
+    if seen.symlink {
+        return Some(None);
+    }
+    let flags = OFlag::O_RDONLY
+        | OFlag::O_CLOEXEC
+        | OFlag::O_NOCTTY
+        | OFlag::O_NONBLOCK
+        | OFlag::O_NOFOLLOW;
+    let Ok(fd) = open(lock, flags, Mode::empty()) else {
+        return Some(None);
+    };
+    match nix::sys::stat::fstat(&fd) {
+        Ok(st) if (st.st_dev, st.st_ino) == (seen.dev, seen.ino) => {}
+        _ => return None,
+    }
+    match crate::sys::try_flock(std::os::fd::AsFd::as_fd(&fd)) {
+        Ok(()) => Some(Some(fd)),
+        Err(Errno::EWOULDBLOCK) => None,
+        Err(_) => Some(None),
     }
 }

@@ -7,9 +7,11 @@
 #![forbid(unsafe_code)]
 
 mod check;
+mod cpath;
 mod create;
 mod schedule;
 mod tmpname;
+mod wake;
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +26,7 @@ pub use check::{
 pub use create::create_with;
 pub use schedule::{Clock, MAX_SLEEP, SLEEP_STEP, Schedule, Sleeper, SystemClock, Wait, Waiter};
 pub use tmpname::{PATH_MAX, TMP_NAME_MAX, TMP_PREFIX, TMP_RESERVE, tmp_name};
+pub use wake::FastWake;
 
 use crate::error::{Errno, LCode, LockError};
 

@@ -77,6 +77,15 @@ pub trait Waiter {
     /// Wait before the next attempt. An error ends the attempts: the
     /// temporary file is removed and the error is returned.
     fn wait(&mut self, wait: &Wait<'_>) -> Result<(), LockError>;
+    /// Whether the wait that just returned was cut short because the lock
+    /// went away (see [`FastWake`](super::FastWake)). The attempt that
+    /// follows is then an extra one: it does not count against the
+    /// retries, and if it fails, `wait` is called again with the same
+    /// [`Wait`] and is expected to go on until the end of the original
+    /// wait, so the schedule still bounds the time. The default: never.
+    fn woke_early(&self) -> bool {
+        false
+    }
 }
 
 /// The reference's waiter: sleep the whole time.

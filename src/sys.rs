@@ -1,0 +1,176 @@
+//! The few operations that cannot be written without `unsafe`: signal
+//! handlers and the code run in a child between `fork` and `exec`.
+//!
+//! The library itself uses only [`drop_to_euid`] (for the helper of SPEC
+//! §5). The signal functions are for the `dotlockfile` program, which owns
+//! its process; the library never changes a signal disposition.
+
+use std::ffi::c_int;
+use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+use nix::unistd::{Gid, fchdir, geteuid, getresgid, setresgid, setuid};
+
+use crate::error::Errno;
+use crate::lock::PATH_MAX;
+
+/// The temporary file a signal handler must remove: its bytes, then a NUL.
+/// Atomics, so that writing it is safe and a handler reads whole bytes.
+static CLEANUP_PATH: [AtomicU8; PATH_MAX + 1] = [const { AtomicU8::new(0) }; PATH_MAX + 1];
+/// The length of [`CLEANUP_PATH`]; 0 when there is nothing to remove.
+static CLEANUP_LEN: AtomicUsize = AtomicUsize::new(0);
+
+/// Name the file that [`Action::Cleanup`] handlers remove (`None`: none).
+/// A name too long or containing a NUL is not recorded.
+pub fn set_cleanup_path(path: Option<&Path>) {
+    use std::os::unix::ffi::OsStrExt;
+    CLEANUP_LEN.store(0, Ordering::SeqCst);
+    let Some(bytes) = path.map(|p| p.as_os_str().as_bytes()) else {
+        return;
+    };
+    if bytes.is_empty() || bytes.len() > PATH_MAX || bytes.contains(&0) {
+        return;
+    }
+    for (slot, &b) in CLEANUP_PATH.iter().zip(bytes.iter().chain(&[0])) {
+        slot.store(b, Ordering::Relaxed);
+    }
+    CLEANUP_LEN.store(bytes.len(), Ordering::SeqCst);
+}
+
+/// Handler: remove the recorded file, then die of the same signal.
+/// Only async-signal-safe calls (`unlink`, `signal`, `raise`).
+extern "C" fn remove_and_die(sig: c_int) {
+    let len = CLEANUP_LEN.load(Ordering::SeqCst);
+    if len > 0 {
+        let mut buf = [0u8; PATH_MAX + 1];
+        for (b, slot) in buf.iter_mut().zip(CLEANUP_PATH.iter()).take(len) {
+            *b = slot.load(Ordering::Relaxed);
+        }
+        // SAFETY: buf holds at most PATH_MAX bytes followed by at least one
+        // NUL (it is one byte longer and zero-filled), so it is a C string.
+        unsafe { libc::unlink(buf.as_ptr().cast()) };
+    }
+    // SAFETY: signal() with SIG_DFL runs no code of ours; async-signal-safe.
+    unsafe { libc::signal(sig, libc::SIG_DFL) };
+    // SAFETY: raise() is async-signal-safe; the signal is delivered when the
+    // handler returns (it is blocked while the handler runs).
+    unsafe { libc::raise(sig) };
+}
+
+/// Handler that does nothing: the signal interrupts a system call and is
+/// otherwise ignored, and the command started later gets the default
+/// disposition back at `exec` (an ignored signal would stay ignored).
+extern "C" fn do_nothing(_sig: c_int) {}
+
+/// What a signal should do in `dotlockfile`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Remove the file named by [`set_cleanup_path`] and die of the signal.
+    Cleanup,
+    /// Nothing, but interrupt a blocking system call (no `SA_RESTART`).
+    Interrupt,
+}
+
+/// Set what `sig` does. With `keep_ignored`, a signal the process was
+/// started with ignored stays ignored (a program run with `nohup` keeps
+/// ignoring SIGHUP). SIGPIPE needs `false`: Rust's runtime ignores it
+/// before `main`, so what the caller wanted cannot be told any more.
+pub fn handle_signal(sig: Signal, action: Action, keep_ignored: bool) -> Result<(), Errno> {
+    let handler = match action {
+        Action::Cleanup => SigHandler::Handler(remove_and_die),
+        Action::Interrupt => SigHandler::Handler(do_nothing),
+    };
+    let new = SigAction::new(handler, SaFlags::empty(), SigSet::empty());
+    // SAFETY: both handlers only make async-signal-safe calls and touch no
+    // state but atomics.
+    let old = unsafe { sigaction(sig, &new) }?;
+    if keep_ignored && old.handler() == SigHandler::SigIgn {
+        // SAFETY: restoring the disposition we found; SIG_IGN runs no code.
+        unsafe { sigaction(sig, &old) }?;
+    }
+    Ok(())
+}
+
+/// Make the child of `cmd` take the effective uid as its real uid before
+/// it executes (SPEC §5: the helper must judge ownership by the uid the
+/// calling program acts as).
+pub fn drop_to_euid(cmd: &mut Command) {
+    let closure = || setuid(geteuid()).map_err(std::io::Error::from);
+    // SAFETY: the closure runs between fork and exec; geteuid and setuid
+    // are async-signal-safe system calls and it allocates nothing.
+    unsafe { cmd.pre_exec(closure) };
+}
+
+/// Make the child of `cmd` give up every group id but `gid` (real,
+/// effective and saved), check that it did, and change into `cwd` before
+/// it executes. A failure makes the spawn fail with that error.
+pub fn drop_group_in_child(cmd: &mut Command, gid: Gid, cwd: Option<OwnedFd>) {
+    let closure = move || {
+        setresgid(gid, gid, gid)?;
+        let now = getresgid()?;
+        if now.real != gid || now.effective != gid || now.saved != gid {
+            return Err(Errno::EPERM.into());
+        }
+        if let Some(fd) = &cwd {
+            fchdir(fd)?;
+        }
+        Ok(())
+    };
+    // SAFETY: the closure runs between fork and exec and only makes the
+    // async-signal-safe system calls setresgid, getresgid and fchdir; it
+    // allocates only when building an io::Error from an errno, which
+    // needs no allocation for OS errors.
+    unsafe { cmd.pre_exec(closure) };
+}
+
+/// Make the child of `cmd` start with no signal blocked: std leaves the
+/// parent's signal mask in place, and a program that reads its signals
+/// from a signalfd (`dotlock`) blocks them.
+pub fn unblock_signals_in_child(cmd: &mut Command) {
+    let closure = || {
+        nix::sys::signal::pthread_sigmask(
+            nix::sys::signal::SigmaskHow::SIG_SETMASK,
+            Some(&SigSet::empty()),
+            None,
+        )
+        .map_err(std::io::Error::from)
+    };
+    // SAFETY: the closure runs between fork and exec and only calls
+    // pthread_sigmask, which is async-signal-safe; it allocates nothing.
+    unsafe { cmd.pre_exec(closure) };
+}
+
+/// Take an exclusive `flock(2)` on `fd` without waiting; it is released
+/// when the descriptor is closed. `EWOULDBLOCK`: another holder has it.
+pub fn try_flock(fd: std::os::fd::BorrowedFd<'_>) -> Result<(), Errno> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock() only uses the descriptor number, which `fd` keeps
+    // open for the call.
+    let rc = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    Errno::result(rc).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleanup_path_round_trip() {
+        set_cleanup_path(Some(Path::new("dir/.lk12345")));
+        assert_eq!(CLEANUP_LEN.load(Ordering::SeqCst), 12);
+        let first: Vec<u8> = CLEANUP_PATH
+            .iter()
+            .take(13)
+            .map(|b| b.load(Ordering::SeqCst))
+            .collect();
+        assert_eq!(first, b"dir/.lk12345\0");
+        set_cleanup_path(None);
+        assert_eq!(CLEANUP_LEN.load(Ordering::SeqCst), 0);
+        set_cleanup_path(Some(Path::new(&"x".repeat(PATH_MAX + 1))));
+        assert_eq!(CLEANUP_LEN.load(Ordering::SeqCst), 0);
+    }
+}
