@@ -5,6 +5,7 @@
 //! - [`lock`]: the safe core and Rust API (`Lock`, `create`, `check`,
 //!   `remove`, `touch`), with an injectable clock and wait strategy.
 //! - [`mail`]: the process-wide mail lock of `maillock()`.
+//! - [`helper`]: the setgid `dotlockfile` helper for group-mail spools.
 //! - `ffi`: the C ABI, a thin layer over these.
 //! - [`sys`]: the few operations that need `unsafe` outside `ffi`.
 //!
@@ -23,6 +24,7 @@
 
 pub mod error;
 pub mod ffi;
+pub mod helper;
 pub mod lock;
 pub mod mail;
 pub mod sys;

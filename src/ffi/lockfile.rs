@@ -3,7 +3,7 @@
 
 use std::ffi::{c_char, c_int};
 
-use super::{__lockargs, L_ERROR, code, interval_arg, path_arg, status};
+use super::{__lockargs, L_ERROR, code, create, interval_arg, path_arg, status};
 use crate::error::Errno;
 use crate::lock::{self, Flags, Options};
 
@@ -27,7 +27,7 @@ pub unsafe extern "C" fn lockfile_create(
         return L_ERROR;
     };
     // Without args, __L_INTERVAL is refused like any unknown flag.
-    code(Options::from_flags(retries, Flags(flags), None).and_then(|o| lock::create(path, &o)))
+    code(Options::from_flags(retries, Flags(flags), None).and_then(|o| create(path, &o)))
 }
 
 /// Create a lock file, with extra arguments (experimental).
@@ -56,7 +56,7 @@ pub unsafe extern "C" fn lockfile_create2(
     code(
         interval
             .and_then(|i| Options::from_flags(retries, Flags(flags), i))
-            .and_then(|o| lock::create(path, &o)),
+            .and_then(|o| create(path, &o)),
     )
 }
 
@@ -70,7 +70,8 @@ pub unsafe extern "C" fn lockfile_create2(
 pub unsafe extern "C" fn lockfile_remove(lockfile: *const c_char) -> c_int {
     // SAFETY: the caller's contract for `lockfile`.
     match unsafe { path_arg(lockfile) } {
-        Some(path) => status(lock::remove(path)),
+        // SPEC §5: a mail lock in a group-mail spool goes through the helper.
+        Some(path) => status(crate::helper::remove(path)),
         None => status(Err(Errno::EINVAL)),
     }
 }

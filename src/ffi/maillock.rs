@@ -2,9 +2,9 @@
 
 use std::ffi::{c_char, c_int};
 
-use super::{L_ERROR, code, path_arg};
+use super::{L_ERROR, code, create, path_arg};
 use crate::error::Errno;
-use crate::{lock, mail};
+use crate::mail;
 
 /// Lock the mailbox of user `name`, retrying `retries` times.
 ///
@@ -22,17 +22,13 @@ pub unsafe extern "C" fn maillock(name: *const c_char, retries: c_int) -> c_int 
         return L_ERROR;
     };
     use std::os::unix::ffi::OsStrExt;
-    code(mail::maillock(
-        name.as_os_str().as_bytes(),
-        retries,
-        lock::create,
-    ))
+    code(mail::maillock(name.as_os_str().as_bytes(), retries, create))
 }
 
 /// Remove the mail lock taken by maillock(), if any.
 #[unsafe(no_mangle)]
 pub extern "C" fn mailunlock() {
-    mail::mailunlock(lock::remove);
+    mail::mailunlock(crate::helper::remove);
 }
 
 /// Refresh the mail lock taken by maillock(); does nothing without one.

@@ -14,11 +14,14 @@
 pub mod lockfile;
 pub mod maillock;
 
+use std::cell::RefCell;
 use std::ffi::{CStr, OsStr, c_char, c_int};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use crate::error::{Errno, LCode, LockError};
+use crate::lock::{self, FastWake, Options, SystemClock};
 
 /// Lockfile created.
 pub const L_SUCCESS: c_int = 0;
@@ -87,6 +90,40 @@ unsafe fn interval_arg(
     // module's contract it points to a readable struct __lockargs.
     let args = unsafe { args.read_unaligned() };
     Ok(Some(args.interval))
+}
+
+/// Whether `LOCKFILE_FAST_WAKE=1` asks for fast hand-off. Read once per
+/// process, at the first lock: it is configuration, like the build-time
+/// MAILDIR, not lock state, so a process-wide `OnceLock` is fine here.
+fn fast_wake() -> bool {
+    static FAST_WAKE: OnceLock<bool> = OnceLock::new();
+    *FAST_WAKE.get_or_init(|| std::env::var_os("LOCKFILE_FAST_WAKE").is_some_and(|v| v == "1"))
+}
+
+thread_local! {
+    /// With `LOCKFILE_FAST_WAKE=1`, the waiter of this thread: its inotify
+    /// descriptor is kept from one wait to the next, since closing one
+    /// costs an RCU grace period (10-25 ms), longer than a hand-off.
+    static FAST_WAKER: RefCell<FastWake> = RefCell::new(FastWake::new());
+}
+
+/// Create a lock with the waiter the environment chose: the reference's
+/// sleeps, or with `LOCKFILE_FAST_WAKE=1` a wake as soon as it is released
+/// (still bounded by the same schedule).
+/// A mail lock in a group-mail spool goes through the setgid helper
+/// (SPEC §5).
+fn create(path: &Path, opts: &Options) -> Result<(), LockError> {
+    crate::helper::create(path, opts, |path, opts| {
+        if fast_wake() {
+            FAST_WAKER.with(|waker| match waker.try_borrow_mut() {
+                Ok(mut waker) => lock::create_with(path, opts, &SystemClock, &mut *waker),
+                // Re-entered (from a signal handler): a waiter of its own.
+                Err(_) => lock::create_with(path, opts, &SystemClock, &mut FastWake::new()),
+            })
+        } else {
+            lock::create(path, opts)
+        }
+    })
 }
 
 /// The C return code for a core result; sets errno on failure.
