@@ -32,8 +32,10 @@ fn main() {
         "src/ffi/mod.rs",
         "src/ffi/lockfile.rs",
         "src/ffi/maillock.rs",
+        "src/ffi/mbox.rs",
         "cbindgen-lockfile.toml",
         "cbindgen-maillock.toml",
+        "cbindgen-lockfile_mbox.toml",
     ] {
         println!("cargo:rerun-if-changed={f}");
     }
@@ -61,4 +63,5 @@ fn main() {
     // ffi/mod.rs brings its submodules; the config leaves out maillock.rs.
     generate(&root, &out, "lockfile", &["src/ffi/mod.rs"]);
     generate(&root, &out, "maillock", &["src/ffi/maillock.rs"]);
+    generate(&root, &out, "lockfile_mbox", &["src/ffi/mbox.rs"]);
 }

@@ -5,6 +5,8 @@
 //! - [`lock`]: the safe core and Rust API (`Lock`, `create`, `check`,
 //!   `remove`, `touch`), with an injectable clock and wait strategy.
 //! - [`mail`]: the process-wide mail lock of `maillock()`.
+//! - [`mbox`]: flock, dot-lock and fcntl on a mailbox in one call, as
+//!   Mail Avenger's `dotlock` takes them.
 //! - [`helper`]: the setgid `dotlockfile` helper for group-mail spools.
 //! - `ffi`: the C ABI, a thin layer over these.
 //! - [`sys`]: the few operations that need `unsafe` outside `ffi`.
@@ -27,6 +29,7 @@ pub mod ffi;
 pub mod helper;
 pub mod lock;
 pub mod mail;
+pub mod mbox;
 pub mod sys;
 
 pub use error::{Errno, LCode, LockError};

@@ -1,6 +1,6 @@
 //! The committed headers in include/ must be what build.rs generates.
 
-const GENERATED: [(&str, &str); 2] = [
+const GENERATED: [(&str, &str); 3] = [
     (
         "lockfile.h",
         include_str!(concat!(env!("OUT_DIR"), "/lockfile.h")),
@@ -8,6 +8,10 @@ const GENERATED: [(&str, &str); 2] = [
     (
         "maillock.h",
         include_str!(concat!(env!("OUT_DIR"), "/maillock.h")),
+    ),
+    (
+        "lockfile_mbox.h",
+        include_str!(concat!(env!("OUT_DIR"), "/lockfile_mbox.h")),
     ),
 ];
 

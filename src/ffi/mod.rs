@@ -13,6 +13,7 @@
 
 pub mod lockfile;
 pub mod maillock;
+pub mod mbox;
 
 use std::cell::RefCell;
 use std::ffi::{CStr, OsStr, c_char, c_int};

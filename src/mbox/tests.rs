@@ -1,0 +1,335 @@
+//! Tests of the mailbox locks on real files, with a pacer that only
+//! pretends to wait: no test here sleeps.
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use filetime::{FileTime, set_file_mtime};
+
+use super::*;
+
+static DIRS: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh scratch directory holding a mailbox "mbox".
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        let n = DIRS.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("lockfile-mbox-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir(&dir).unwrap();
+        Scratch(dir)
+    }
+    fn mbox(&self) -> PathBuf {
+        self.0.join("mbox")
+    }
+    fn lock(&self) -> PathBuf {
+        self.0.join("mbox.lock")
+    }
+    fn leftovers(&self) -> Vec<String> {
+        fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".lk"))
+            .collect()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let left = self.leftovers();
+        let _ = fs::remove_dir_all(&self.0);
+        if !std::thread::panicking() {
+            assert!(left.is_empty(), "temporary files left: {left:?}");
+        }
+    }
+}
+
+/// Pretends to wait: time moves on by the pause; `hook` runs after each
+/// pause with the new time.
+#[derive(Default)]
+struct FakePacer {
+    now: Duration,
+    pauses: usize,
+    hook: Option<Box<dyn FnMut(Duration)>>,
+}
+
+impl Pacer for FakePacer {
+    fn elapsed(&self) -> Duration {
+        self.now
+    }
+    fn pause(&mut self, d: Duration) -> Result<(), LockError> {
+        self.now += d;
+        self.pauses += 1;
+        if let Some(hook) = self.hook.as_mut() {
+            hook(self.now);
+        }
+        Ok(())
+    }
+}
+
+fn flock_is_free(mbox: &Path) -> bool {
+    let f = File::open(mbox).unwrap();
+    match Flock::lock(f, FlockArg::LockExclusiveNonblock) {
+        Ok(_) => true,
+        Err((_, Errno::EWOULDBLOCK)) => false,
+        Err((_, e)) => panic!("flock: {e}"),
+    }
+}
+
+fn foreign_lock(path: &Path) {
+    fs::write(path, "0\n").unwrap();
+}
+
+fn opts(flock: bool, patience: Patience) -> MboxOptions {
+    MboxOptions {
+        flock,
+        patience,
+        ..MboxOptions::default()
+    }
+}
+
+#[test]
+fn takes_flock_then_dotlock_and_releases_both() {
+    let s = Scratch::new();
+    let held = MboxLock::lock(s.mbox(), &MboxOptions::default()).unwrap();
+    // The mailbox was created, private.
+    assert_eq!(fs::metadata(s.mbox()).unwrap().mode() & 0o077, 0);
+    assert_eq!(fs::read_to_string(s.lock()).unwrap(), "0\n");
+    assert!(!flock_is_free(&s.mbox()));
+    assert_eq!(held.dotlock(), s.lock());
+    assert_eq!(held.state(), Held::Ours);
+    assert_eq!(held.touch(), Ok(Held::Ours));
+    assert_eq!(held.unlock(), Ok(Held::Ours));
+    assert!(!s.lock().exists());
+    assert!(flock_is_free(&s.mbox()));
+}
+
+#[test]
+fn drop_releases() {
+    let s = Scratch::new();
+    let o = MboxOptions {
+        fcntl: true,
+        pid: PidMode::Own,
+        ..MboxOptions::default()
+    };
+    {
+        let _held = MboxLock::lock(s.mbox(), &o).unwrap();
+        let pid = fs::read_to_string(s.lock()).unwrap();
+        assert_eq!(pid, format!("{}\n", std::process::id()));
+    }
+    assert!(!s.lock().exists());
+    assert!(flock_is_free(&s.mbox()));
+}
+
+#[test]
+fn no_wait_fails_at_once_on_a_busy_dotlock_and_lets_go_of_the_flock() {
+    let s = Scratch::new();
+    foreign_lock(&s.lock());
+    let mut pacer = FakePacer::default();
+    let e = MboxLock::lock_with(
+        s.mbox(),
+        &opts(true, Patience::NoWait),
+        &SystemClock,
+        &mut pacer,
+    )
+    .unwrap_err();
+    assert_eq!(e.stage, Stage::DotLock);
+    assert!(e.is_busy(), "{e}");
+    assert_eq!(e.error.errno, Some(Errno::EAGAIN));
+    assert_eq!(pacer.pauses, 0);
+    assert!(flock_is_free(&s.mbox()));
+    assert_eq!(fs::read_to_string(s.lock()).unwrap(), "0\n");
+}
+
+#[test]
+fn no_wait_fails_at_once_on_a_busy_flock_before_the_dotlock() {
+    let s = Scratch::new();
+    fs::write(s.mbox(), "").unwrap();
+    let _other = Flock::lock(File::open(s.mbox()).unwrap(), FlockArg::LockExclusive).unwrap();
+    let mut pacer = FakePacer::default();
+    let e = MboxLock::lock_with(
+        s.mbox(),
+        &opts(true, Patience::NoWait),
+        &SystemClock,
+        &mut pacer,
+    )
+    .unwrap_err();
+    assert_eq!((e.stage, e.is_busy()), (Stage::Flock, true));
+    assert!(!s.lock().exists());
+    // -L: the flock is not asked for, so the same call succeeds.
+    let held = MboxLock::lock_with(
+        s.mbox(),
+        &opts(false, Patience::NoWait),
+        &SystemClock,
+        &mut pacer,
+    )
+    .unwrap();
+    assert!(s.lock().exists());
+    drop(held);
+    assert!(!s.lock().exists());
+}
+
+#[test]
+fn quiet_foreign_dotlock_is_broken_after_thirty_seconds_under_flock() {
+    let s = Scratch::new();
+    fs::write(s.mbox(), "From x\n").unwrap();
+    foreign_lock(&s.lock());
+    let foreign_ino = fs::metadata(s.lock()).unwrap().ino();
+    let mut pacer = FakePacer::default();
+    // Bounded, so that a broken rule fails instead of waiting forever.
+    let o = opts(true, Patience::Upto(Duration::from_secs(120)));
+    let held = MboxLock::lock_with(s.mbox(), &o, &SystemClock, &mut pacer).unwrap();
+    assert!(pacer.now >= STALE_QUIET, "{:?}", pacer.now);
+    assert!(
+        pacer.now < STALE_QUIET + Duration::from_secs(2),
+        "{:?}",
+        pacer.now
+    );
+    assert_ne!(fs::metadata(s.lock()).unwrap().ino(), foreign_ino);
+    assert_eq!(held.unlock(), Ok(Held::Ours));
+}
+
+#[test]
+fn a_changing_mailbox_keeps_the_foreign_dotlock() {
+    let s = Scratch::new();
+    fs::write(s.mbox(), "").unwrap();
+    foreign_lock(&s.lock());
+    let mbox = s.mbox();
+    let mut next = Duration::ZERO;
+    let mut pacer = FakePacer {
+        hook: Some(Box::new(move |now| {
+            if now >= next {
+                // The holder of the dot-lock delivers now and then.
+                let mut text = fs::read_to_string(&mbox).unwrap();
+                text.push_str("From x\n\n");
+                fs::write(&mbox, text).unwrap();
+                next = now + Duration::from_secs(5);
+            }
+        })),
+        ..FakePacer::default()
+    };
+    let e = MboxLock::lock_with(
+        s.mbox(),
+        &opts(true, Patience::Upto(Duration::from_secs(90))),
+        &SystemClock,
+        &mut pacer,
+    )
+    .unwrap_err();
+    assert_eq!((e.stage, e.is_busy()), (Stage::DotLock, true), "{e}");
+    assert!(pacer.now >= Duration::from_secs(90), "{:?}", pacer.now);
+    assert_eq!(fs::read_to_string(s.lock()).unwrap(), "0\n");
+    assert!(flock_is_free(&s.mbox()));
+}
+
+#[test]
+fn a_refreshed_foreign_dotlock_is_kept() {
+    let s = Scratch::new();
+    fs::write(s.mbox(), "").unwrap();
+    foreign_lock(&s.lock());
+    let lock = s.lock();
+    let mut next = Duration::ZERO;
+    let start = FileTime::now().unix_seconds();
+    let mut pacer = FakePacer {
+        hook: Some(Box::new(move |now| {
+            if now >= next {
+                let t = FileTime::from_unix_time(start + now.as_secs() as i64, 0);
+                set_file_mtime(&lock, t).unwrap();
+                next = now + Duration::from_secs(15);
+            }
+        })),
+        ..FakePacer::default()
+    };
+    let e = MboxLock::lock_with(
+        s.mbox(),
+        &opts(true, Patience::Upto(Duration::from_secs(70))),
+        &SystemClock,
+        &mut pacer,
+    )
+    .unwrap_err();
+    assert!(e.is_busy(), "{e}");
+    assert!(s.lock().exists());
+}
+
+#[test]
+fn without_flock_the_quiet_rule_does_not_apply() {
+    let s = Scratch::new();
+    fs::write(s.mbox(), "").unwrap();
+    foreign_lock(&s.lock());
+    let mut pacer = FakePacer::default();
+    let e = MboxLock::lock_with(
+        s.mbox(),
+        &opts(false, Patience::Upto(Duration::from_secs(90))),
+        &SystemClock,
+        &mut pacer,
+    )
+    .unwrap_err();
+    assert_eq!((e.stage, e.is_busy()), (Stage::DotLock, true), "{e}");
+    assert_eq!(fs::read_to_string(s.lock()).unwrap(), "0\n");
+}
+
+#[test]
+fn the_flock_is_let_go_while_the_dotlock_stays_busy() {
+    let s = Scratch::new();
+    fs::write(s.mbox(), "").unwrap();
+    foreign_lock(&s.lock());
+    let mbox = s.mbox();
+    let free_at = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let seen = free_at.clone();
+    let mut pacer = FakePacer {
+        hook: Some(Box::new(move |now| {
+            if flock_is_free(&mbox) {
+                seen.borrow_mut().push(now);
+            }
+        })),
+        ..FakePacer::default()
+    };
+    let e = MboxLock::lock_with(
+        s.mbox(),
+        &opts(true, Patience::Upto(Duration::from_secs(25))),
+        &SystemClock,
+        &mut pacer,
+    )
+    .unwrap_err();
+    assert!(e.is_busy(), "{e}");
+    let free_at = free_at.borrow();
+    // Let go after each FLOCK_HOLD: about 10 s and 20 s.
+    assert_eq!(free_at.len(), 2, "{free_at:?}");
+    for (i, t) in free_at.iter().enumerate() {
+        let hold = FLOCK_HOLD.as_secs_f64() * (i + 1) as f64;
+        assert!((t.as_secs_f64() - hold).abs() < 1.0, "{free_at:?}");
+    }
+}
+
+#[test]
+fn removed_and_replaced_dotlocks_are_reported_and_a_replacement_is_kept() {
+    let s = Scratch::new();
+    let held = MboxLock::lock(s.mbox(), &MboxOptions::default()).unwrap();
+    fs::remove_file(s.lock()).unwrap();
+    assert_eq!(held.state(), Held::Removed);
+    assert_eq!(held.touch(), Ok(Held::Removed));
+    assert!(!s.lock().exists(), "touch must not create the lock");
+    foreign_lock(&s.lock());
+    assert_eq!(held.state(), Held::Replaced);
+    assert_eq!(held.unlock(), Ok(Held::Replaced));
+    assert!(s.lock().exists(), "someone else's lock was removed");
+}
+
+#[test]
+fn an_unopenable_mailbox_fails_at_open() {
+    let s = Scratch::new();
+    let e = MboxLock::lock(s.0.join("no/such/mbox"), &MboxOptions::default()).unwrap_err();
+    assert_eq!(e.stage, Stage::Open);
+    assert_eq!(e.error, LockError::new(LCode::Error, Errno::ENOENT));
+}
+
+#[test]
+fn dotlock_path_adds_dot_lock() {
+    assert_eq!(
+        dotlock_path(Path::new("/var/mail/joe")),
+        Path::new("/var/mail/joe.lock")
+    );
+}
