@@ -1,0 +1,171 @@
+//! maillock / mailunlock / touchlock over fuzzed user names, `$MAIL`
+//! values, retries and call sequences, against a model of SPEC §4: the
+//! lock is MAILDIR/name.lock, or $MAIL.lock when the last component of
+//! $MAIL is the name; too long → L_NAMELEN; a second maillock while one
+//! is held does nothing; mailunlock removes exactly the lock taken.
+//!
+//! Locks that would land outside the scratch folder (the real spool) are
+//! checked for their path and then faked, so that fuzzing never writes
+//! there; the ones inside are really created.
+#![no_main]
+
+mod common;
+
+use std::cell::Cell;
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+use lockfile::lock::{self, Options, Wait, Waiter};
+use lockfile::{LCode, LockError, mail};
+
+#[derive(Arbitrary, Debug)]
+enum Mail {
+    Unset,
+    /// $MAIL inside the scratch folder, ending in these bytes.
+    Inside(Vec<u8>),
+    /// Any bytes at all.
+    Raw(Vec<u8>),
+}
+
+#[derive(Arbitrary, Debug)]
+enum Op {
+    Lock {
+        name: Vec<u8>,
+        retries: i8,
+        mail: Mail,
+        fail: bool,
+    },
+    Unlock,
+    Touch,
+}
+
+struct NoSleep;
+impl Waiter for NoSleep {
+    fn wait(&mut self, _: &Wait<'_>) -> Result<(), LockError> {
+        Ok(())
+    }
+}
+
+fn in_scratch(p: &Path) -> bool {
+    p.starts_with(common::scratch()) && !p.as_os_str().as_bytes().windows(2).any(|w| w == b"..")
+}
+
+fn set_mail(mail: &Mail) -> Option<Vec<u8>> {
+    let value = match mail {
+        Mail::Unset => None,
+        Mail::Inside(tail) => {
+            let rel = common::inside(tail);
+            Some(common::full_path(&rel))
+        }
+        Mail::Raw(bytes) => Some(bytes.clone()),
+    };
+    let value = value.filter(|v| !v.is_empty() && !v.contains(&0) && !v.contains(&b'='));
+    match &value {
+        // SAFETY: the fuzz target is single-threaded; nothing else reads
+        // the environment while it is changed.
+        Some(v) => unsafe { std::env::set_var("MAIL", OsString::from_vec(v.clone())) },
+        // SAFETY: as above.
+        None => unsafe { std::env::remove_var("MAIL") },
+    }
+    value
+}
+
+fuzz_target!(|ops: Vec<Op>| {
+    common::fresh_scratch();
+    mail::mailunlock(|_| Ok(()));
+    let mut held: Option<PathBuf> = None;
+    for op in ops.iter().take(16) {
+        match op {
+            Op::Lock {
+                name,
+                retries,
+                mail: m,
+                fail,
+            } => {
+                let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+                let value = set_mail(m);
+                let expect = mail::lock_path(name, mail::MAILDIR.as_bytes(), value.as_deref());
+                if let (Ok(path), Some(v)) = (&expect, &value) {
+                    let last = v.rsplit(|&b| b == b'/').next();
+                    let via_mail = last == Some(name);
+                    let mut want = if via_mail {
+                        v.clone()
+                    } else {
+                        [mail::MAILDIR.as_bytes(), name].concat()
+                    };
+                    want.extend_from_slice(b".lock");
+                    assert_eq!(path.as_os_str().as_bytes(), want.as_slice());
+                }
+                let called = Cell::new(false);
+                let result =
+                    mail::maillock(name, i32::from(*retries), |path: &Path, opts: &Options| {
+                        called.set(true);
+                        assert!(held.is_none(), "maillock created a second lock");
+                        assert_eq!(Ok(path), expect.as_deref(), "lock path");
+                        assert_eq!(opts.retries, i32::from(*retries));
+                        if *fail {
+                            return Err(LockError::new(LCode::MaxTrys, lockfile::Errno::EAGAIN));
+                        }
+                        if in_scratch(path) {
+                            lock::create_with(path, opts, &lock::SystemClock, &mut NoSleep)
+                        } else {
+                            Ok(())
+                        }
+                    });
+                match (&held, &expect) {
+                    (Some(_), _) => {
+                        assert!(result.is_ok() && !called.get(), "held, yet {result:?}");
+                    }
+                    (None, Err(e)) => {
+                        assert_eq!(e.code, LCode::NameLen);
+                        assert_eq!(result, Err(*e));
+                        assert!(!called.get());
+                    }
+                    (None, Ok(path)) => {
+                        assert!(called.get());
+                        if result.is_ok() {
+                            held = Some(path.clone());
+                        }
+                    }
+                }
+            }
+            Op::Unlock => {
+                let removed = Cell::new(None);
+                mail::mailunlock(|p| {
+                    removed.set(Some(p.to_path_buf()));
+                    if in_scratch(p) {
+                        lock::remove(p)
+                    } else {
+                        Ok(())
+                    }
+                });
+                assert_eq!(removed.into_inner(), held.take());
+            }
+            Op::Touch => {
+                // touchlock() works on the real path: only when it is ours.
+                if held.as_deref().is_none_or(in_scratch) {
+                    mail::touchlock();
+                }
+            }
+        }
+        let left = common::debris(common::scratch(), None);
+        assert!(left.is_empty(), "left {left:?}");
+        if let Some(p) = held.as_deref().filter(|p| in_scratch(p)) {
+            assert!(
+                p.symlink_metadata().is_ok(),
+                "held lock {} missing",
+                p.display()
+            );
+        }
+    }
+    mail::mailunlock(|p| {
+        if in_scratch(p) {
+            lock::remove(p)
+        } else {
+            Ok(())
+        }
+    });
+});

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# contend.sh PROG RUNS ROUNDS [DOTLOCKFILE | reference]: RUNS runs of 4
+# processes x ROUNDS lock cycles spinning on one lock (see contend.c),
+# through lockfile_create2 or, given its path, through dotlockfile.
+# "reference": PROG is built against the reference library; its failures
+# are counted and shown, not failed on (SPEC §2.7: it loses mutual
+# exclusion in some runs). $VALGRIND, if set, runs each program.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+prog=$1
+runs=$2
+rounds=$3
+mode=${4:-}
+read -ra vg <<<"${VALGRIND:-}"
+args=()
+case $mode in
+'' | reference) ;;
+*) args=(-D "$mode") ;;
+esac
+rel_setup contend
+for ((run = 1; run <= runs; run++)); do
+	d=$rel_work/run-$run
+	mkdir "$d"
+	if [ "$mode" = reference ]; then
+		if "$prog" "$d" 4 "$rounds" >"$rel_work/out" 2>&1; then
+			rel_pass=$((rel_pass + 1))
+		else
+			rel_fail=$((rel_fail + 1))
+		fi
+		grep '^#' "$rel_work/out" || true
+	else
+		rel_case "contend run $run" "${vg[@]}" "$prog" "${args[@]}" \
+			"$d" 4 "$rounds"
+	fi
+	rm -rf "$d"
+done
+if [ "$mode" = reference ]; then
+	echo "reference: $rel_fail of $runs run(s) lost mutual exclusion" \
+		"or increments (not a failure of ours)"
+	exit 0
+fi
+rel_done "contend ${mode:+($(basename "$mode")) }($runs run(s))"

@@ -1,0 +1,218 @@
+/*
+ * netfs - locking on shared network file systems and on file systems
+ * without hard links (SPEC §2.6, §8).
+ *
+ *	netfs links A B		A and B: one sshfs share mounted twice. SFTP
+ *				carries no inode numbers, so the two names of
+ *				a hard link show different inodes: a lock is
+ *				ours because link() returned 0.
+ *	netfs refails A		(built against the reference) the reference
+ *				cannot lock there: L_MAXTRYS, and the lock it
+ *				made is left behind as an orphan.
+ *	netfs nolinks DIR	DIR on a file system without hard links
+ *				(FUSE FAT): the lock is made with O_EXCL.
+ *	netfs fastwake A B	with LOCKFILE_FAST_WAKE=1 a waiter watches
+ *				the lock's folder with inotify, which sees
+ *				nothing removed through another mount: the
+ *				wait still ends when the schedule says, and
+ *				the lock is taken.
+ */
+#include "rel.h"
+
+static char buf[R_PATH], buf2[R_PATH];
+
+static char *
+at(char *out, const char *d, const char *name)
+{
+	snprintf(out, R_PATH, "%s/%s", d, name);
+	return out;
+}
+
+static void
+check_content(const char *path, const char *want)
+{
+	char got[64];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY)) < 0)
+		r_fail("open %s: %s", path, strerror(errno));
+	n = read(fd, got, sizeof(got) - 1);
+	close(fd);
+	if (n < 0)
+		r_fail("read %s: %s", path, strerror(errno));
+	got[n] = '\0';
+	R_CHECK(strcmp(got, want) == 0, "%s holds \"%.20s\", want \"%.20s\"",
+	    path, got, want);
+}
+
+static int
+create2(const char *path, int retries, int flags)
+{
+	struct __lockargs args = { 0 };
+
+	return lockfile_create2(path, retries, flags | __L_INTERVAL, &args,
+	    sizeof(args));
+}
+
+static void
+case_links(const char *a, const char *b)
+{
+	struct stat s1, s2;
+	char pid[32];
+	int rc, e;
+
+	/* The premise: a hard link's two names show two inodes. */
+	r_make_file(at(buf, a, "f"), "x\n", 0);
+	(void)unlink(at(buf2, a, "g"));
+	if (link(buf, at(buf2, a, "g")) != 0)
+		r_fail("link on the share: %s", strerror(errno));
+	s1 = r_stat(buf);
+	s2 = r_stat(buf2);
+	r_info("a hard link's names show inodes %lu and %lu, %lu link(s)",
+	    (unsigned long)s1.st_ino, (unsigned long)s2.st_ino,
+	    (unsigned long)s1.st_nlink);
+	(void)unlink(buf);
+	(void)unlink(buf2);
+
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	errno = 0;
+	rc = lockfile_create(at(buf, a, "x.lock"), 0, L_PID);
+	e = errno;
+	R_CHECK(rc == L_SUCCESS, "lockfile_create on sshfs: %d (%s)", rc,
+	    strerror(e));
+	check_content(at(buf2, b, "x.lock"), pid);
+	R_CHECK(lockfile_check(buf2, L_PID) == 0, "not valid through the "
+	    "other mount");
+	rc = create2(buf2, 3, L_PID);
+	e = errno;
+	R_CHECK_RC("create of the held lock through the other mount", rc,
+	    L_MAXTRYS, EAGAIN, e);
+	check_content(buf, pid);
+	R_CHECK(lockfile_remove(buf2) == 0, "remove through the other "
+	    "mount: %s", strerror(errno));
+	R_CHECK(!r_exists(buf), "lock still seen through the first mount");
+	r_no_tmp(a);
+	r_no_tmp(b);
+}
+
+static void
+case_refails(const char *a)
+{
+	int rc, e;
+
+	errno = 0;
+	rc = lockfile_create(at(buf, a, "ref.lock"), 0, 0);
+	e = errno;
+	r_info("the reference on sshfs: %d (%s), lock %s", rc, strerror(e),
+	    r_exists(buf) ? "left behind" : "not left");
+	R_CHECK(rc == L_MAXTRYS && r_exists(buf), "the reference took or "
+	    "left no lock on sshfs: %d", rc);
+	(void)unlink(buf);
+	r_no_tmp(a);
+}
+
+static void
+case_nolinks(const char *d)
+{
+	char pid[32];
+	struct stat held;
+	int rc, e;
+
+	/* The premise: no hard links here. */
+	r_make_file(at(buf, d, "f"), "x\n", 0);
+	(void)unlink(at(buf2, d, "g"));
+	rc = link(buf, at(buf2, d, "g"));
+	e = errno;
+	(void)unlink(buf);
+	R_CHECK(rc != 0 && e == EPERM, "link() on this file system: %d %s, "
+	    "want EPERM", rc, strerror(e));
+
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	errno = 0;
+	rc = lockfile_create(at(buf, d, "x.lock"), 0, L_PID);
+	e = errno;
+	R_CHECK(rc == L_SUCCESS, "lockfile_create without hard links: %d %s",
+	    rc, strerror(e));
+	check_content(buf, pid);
+	r_no_tmp(d);
+	held = r_stat(buf);
+	rc = create2(buf, 2, 0);
+	e = errno;
+	R_CHECK_RC("create of a held lock", rc, L_MAXTRYS, EAGAIN, e);
+	r_same(buf, &held);
+	check_content(buf, pid);
+	R_CHECK(lockfile_remove(buf) == 0, "remove: %s", strerror(errno));
+	R_CHECK(!r_exists(buf), "lock not removed");
+
+	/* A stale lock is replaced. */
+	r_make_file(at(buf, d, "stale.lock"), "0\n", 1000);
+	rc = lockfile_create(buf, 0, 0);
+	R_CHECK(rc == L_SUCCESS, "create over a stale lock: %d %s", rc,
+	    strerror(errno));
+	check_content(buf, "0\n");
+	R_CHECK(lockfile_remove(buf) == 0, "remove: %s", strerror(errno));
+	r_no_tmp(d);
+}
+
+static void
+case_fastwake(const char *a, const char *b)
+{
+	double removed, took;
+	pid_t pid;
+	int status;
+
+	/* Read once per process: set before the first call, and so before
+	 * the fork. */
+	if (setenv("LOCKFILE_FAST_WAKE", "1", 1) != 0)
+		r_fail("setenv: %s", strerror(errno));
+	at(buf2, b, "fw.lock");
+	R_CHECK(lockfile_create(at(buf, a, "fw.lock"), 0, 0) == L_SUCCESS,
+	    "lock through the first mount: %s", strerror(errno));
+	fflush(stdout);
+	if ((pid = fork()) < 0)
+		r_fail("fork: %s", strerror(errno));
+	if (pid == 0)
+		_exit(lockfile_create(buf2, 2, 0));
+	sleep(1);
+	R_CHECK(lockfile_remove(buf) == 0, "remove: %s", strerror(errno));
+	removed = r_now();
+	if (waitpid(pid, &status, 0) != pid)
+		r_fail("waitpid: %s", strerror(errno));
+	took = r_now() - removed;
+	R_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == L_SUCCESS,
+	    "the waiter on the other mount: status %#x", status);
+	r_info("the waiter took the lock %.1f s after its removal through "
+	    "the other mount", took);
+	/* The first wait is 5 s: it ends then at the latest. */
+	R_CHECK(took < 30, "the waiter took %.1f s", took);
+	R_CHECK(lockfile_remove(buf2) == 0, "remove: %s", strerror(errno));
+	R_CHECK(!r_exists(buf), "lock still seen through the first mount");
+	r_no_tmp(a);
+}
+
+int
+main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 3) {
+		fprintf(stderr, "usage: netfs links A B | refails A | "
+		    "fastwake A B | nolinks DIR\n");
+		return 2;
+	}
+	r_case = argv[1];
+	if (strcmp(r_case, "links") == 0 && argc == 4)
+		case_links(argv[2], argv[3]);
+	else if (strcmp(r_case, "refails") == 0)
+		case_refails(argv[2]);
+	else if (strcmp(r_case, "fastwake") == 0 && argc == 4)
+		case_fastwake(argv[2], argv[3]);
+	else if (strcmp(r_case, "nolinks") == 0)
+		case_nolinks(argv[2]);
+	else {
+		fprintf(stderr, "netfs: unknown case %s\n", r_case);
+		return 2;
+	}
+	printf("ok netfs %s\n", r_case);
+	return 0;
+}
