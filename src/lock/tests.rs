@@ -421,3 +421,31 @@ fn guard_removes_on_drop_and_into_path_keeps() {
     Lock::acquire(&lock, &opts(-1)).unwrap_err();
     fs::remove_file(&kept).unwrap();
 }
+
+/// `retries + 1` overflows an int in the reference (no attempt at all);
+/// here `i32::MAX` retries mean that many waits.
+#[test]
+fn int_max_retries_still_wait() {
+    struct StopAfter(u32);
+    impl Waiter for StopAfter {
+        fn wait(&mut self, w: &Wait<'_>) -> Result<(), LockError> {
+            assert_eq!(w.attempts, i64::from(i32::MAX) + 1);
+            self.0 += 1;
+            match self.0 {
+                3 => Err(LockError::new(LCode::Error, Errno::EINTR)),
+                _ => Ok(()),
+            }
+        }
+    }
+    let d = Scratch::new();
+    let lock = d.path("max.lock");
+    held_lock(&lock, "0\n");
+    let o = Options {
+        schedule: Schedule::Interval(0),
+        ..opts(i32::MAX)
+    };
+    let mut w = StopAfter(0);
+    let err = create_with(&lock, &o, &SystemClock, &mut w).unwrap_err();
+    assert_eq!(err, LockError::new(LCode::Error, Errno::EINTR));
+    assert_eq!(w.0, 3);
+}
