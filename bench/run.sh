@@ -319,11 +319,12 @@ verdict() {
 		print ok ? "yes" : "**no**" }'
 }
 
-cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
+# (sed -n 1p reads all its input: head would let pipefail see a SIGPIPE.)
+cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | sed -n 1p)
 cpus=$(nproc)
 mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 os=$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME" || uname -s)
-glibc=$(ldd --version 2>/dev/null | head -n1 | sed 's/.* //')
+glibc=$(ldd --version 2>/dev/null | sed -n '1s/.* //p')
 disk_fs=$(df --output=fstype "$disk" | tail -n1)
 disk_dev=$(df -P "$disk" | awk 'NR == 2 { print $1 }')
 commit=$(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo unknown)

@@ -201,13 +201,13 @@ $cmd" >"$OUT" 2>"$ERR"
 		rc=$?
 		if [[ $rc != "$want" ]]; then
 			echo "FAIL $name: exit $rc, want $want"
-			sed 's/^/#   /' "$OUT" "$ERR" | head -20
+			sed 's/^/#   /' "$OUT" "$ERR" | sed -n 1,20p
 			((FAIL++)); continue
 		fi
 		if [[ -n $check ]] && ! (cd "$W" && export OUT ERR S U O W DL \
 			MAILGID && eval "$check") >"$W.check" 2>&1; then
 			echo "FAIL $name: check failed: $check"
-			sed 's/^/#   /' "$W.check" "$OUT" "$ERR" | head -20
+			sed 's/^/#   /' "$W.check" "$OUT" "$ERR" | sed -n 1,20p
 			((FAIL++)); continue
 		fi
 		echo "ok $name"

@@ -67,7 +67,7 @@ bound_to() {
 	shift 2
 	{ env "$(env_for "$mode")" LD_BIND_NOW=1 LD_DEBUG=bindings "$prog" \
 		"$@" 2>&1 >/dev/null || true; } | sed -n "s/.*binding file [^ ]* \[0\] to \([^ ]*\) \[0\]: normal symbol \`lockfile_create'.*/\1/p" \
-		| head -1 | xargs -r realpath
+		| sed -n 1p | xargs -r realpath
 }
 
 fail=0

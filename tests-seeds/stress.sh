@@ -85,9 +85,9 @@ echo "# $total messages by $agents agents (${KINDS[*]}) in $elapsed s;" \
 # Exactly once: the union is 1..total, without a double.
 seqs "$SCRATCH/retrieved" "$spool" >"$SCRATCH/got"
 seq 1 $total >"$SCRATCH/want"
-doubles=$(uniq -d "$SCRATCH/got" | head -5 | tr '\n' ' ')
+doubles=$(uniq -d "$SCRATCH/got" | sed -n 1,5p | tr '\n' ' ')
 [[ -z $doubles ]] || fail "messages found twice: $doubles..."
-lost=$(comm -13 <(sort "$SCRATCH/got") <(sort "$SCRATCH/want") | sort -n | head -5 | tr '\n' ' ')
+lost=$(comm -13 <(sort "$SCRATCH/got") <(sort "$SCRATCH/want") | sort -n | sed -n 1,5p | tr '\n' ' ')
 [[ -z $lost ]] || fail "messages lost: $lost..."
 cmp -s "$SCRATCH/got" "$SCRATCH/want" || fail "unexpected messages"
 # Whole messages: as many envelopes and bodies as numbers.
