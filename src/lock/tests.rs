@@ -116,6 +116,20 @@ fn held_lock(path: &Path, content: &str) {
     fs::write(path, content).unwrap();
 }
 
+/// A lock "0\n" changed `age` seconds ago and read just now: its atime is
+/// after its mtime and recent, so a read does not move it (relatime) and
+/// its age is measured by the injected clock. Returns "now".
+fn held_lock_aged(path: &Path, age: i64) -> i64 {
+    held_lock(path, "0\n");
+    let now = real_now();
+    let (atime, mtime) = (
+        FileTime::from_unix_time(now, 0),
+        FileTime::from_unix_time(now - age, 0),
+    );
+    set_file_times(path, atime, mtime).unwrap();
+    now
+}
+
 #[test]
 fn creates_lock_with_reference_content() {
     let d = Scratch::new();
@@ -205,16 +219,7 @@ fn lock_released_while_waiting_is_taken() {
 fn stale_by_age_uses_the_injected_clock_when_atime_does_not_move() {
     let d = Scratch::new();
     let lock = d.path("old.lock");
-    held_lock(&lock, "0\n");
-    let now = real_now();
-    // atime after mtime and recent: a read does not move it (relatime), so
-    // the age is measured by the clock.
-    set_file_times(
-        &lock,
-        FileTime::from_unix_time(now, 0),
-        FileTime::from_unix_time(now - 200, 0),
-    )
-    .unwrap();
+    let now = held_lock_aged(&lock, 200);
     let clock = FakeClock::at(now);
     assert!(create_with(&lock, &opts(0), &clock, &mut Recorder::default()).is_err());
     let clock = FakeClock::at(now + 101);
@@ -277,14 +282,7 @@ fn dead_pid_is_stale_live_pid_is_not() {
 fn replaced_stale_lock_is_not_removed() {
     let d = Scratch::new();
     let lock = d.path("race.lock");
-    held_lock(&lock, "0\n");
-    let now = real_now();
-    set_file_times(
-        &lock,
-        FileTime::from_unix_time(now, 0),
-        FileTime::from_unix_time(now - 1000, 0),
-    )
-    .unwrap();
+    let now = held_lock_aged(&lock, 1000);
     let clock = FakeClock::at(now);
     let l2 = lock.clone();
     *clock.hook.borrow_mut() = Some(Box::new(move || {
@@ -293,6 +291,7 @@ fn replaced_stale_lock_is_not_removed() {
     }));
     let err = create_with(&lock, &opts(0), &clock, &mut Recorder::default()).unwrap_err();
     assert_eq!(err.code, LCode::MaxTrys);
+    assert!(clock.reads.get() >= 2, "the hook ran inside the judgement");
     let survivor = fs::metadata(&lock).expect("the new lock was removed");
     assert!(real_now() - survivor.mtime() < 60);
 }
@@ -301,14 +300,7 @@ fn replaced_stale_lock_is_not_removed() {
 fn stale_lock_that_vanishes_before_removal_is_retried_at_once() {
     let d = Scratch::new();
     let lock = d.path("gone.lock");
-    held_lock(&lock, "0\n");
-    let now = real_now();
-    set_file_times(
-        &lock,
-        FileTime::from_unix_time(now, 0),
-        FileTime::from_unix_time(now - 1000, 0),
-    )
-    .unwrap();
+    let now = held_lock_aged(&lock, 1000);
     let clock = FakeClock::at(now);
     let l2 = lock.clone();
     *clock.hook.borrow_mut() = Some(Box::new(move || fs::remove_file(&l2).unwrap()));
