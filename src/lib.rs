@@ -31,5 +31,7 @@ pub mod lock;
 pub mod mail;
 pub mod mbox;
 pub mod sys;
+#[cfg(test)]
+mod testutil;
 
 pub use error::{Errno, LCode, LockError};

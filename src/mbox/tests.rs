@@ -4,47 +4,20 @@
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use filetime::{FileTime, set_file_mtime};
 
 use super::*;
 
-static DIRS: AtomicUsize = AtomicUsize::new(0);
-
-/// A fresh scratch directory holding a mailbox "mbox".
-struct Scratch(PathBuf);
+use crate::testutil::Scratch;
 
 impl Scratch {
-    fn new() -> Scratch {
-        let n = DIRS.fetch_add(1, Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("lockfile-mbox-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir(&dir).unwrap();
-        Scratch(dir)
-    }
+    /// The mailbox "mbox" of a scratch directory.
     fn mbox(&self) -> PathBuf {
-        self.0.join("mbox")
+        self.path("mbox")
     }
     fn lock(&self) -> PathBuf {
-        self.0.join("mbox.lock")
-    }
-    fn leftovers(&self) -> Vec<String> {
-        fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(".lk"))
-            .collect()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let left = self.leftovers();
-        let _ = fs::remove_dir_all(&self.0);
-        if !std::thread::panicking() {
-            assert!(left.is_empty(), "temporary files left: {left:?}");
-        }
+        self.path("mbox.lock")
     }
 }
 
