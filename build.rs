@@ -2,6 +2,8 @@
 //! OUT_DIR, and passes the build-time settings (MAILDIR, the helper's path)
 //! to the crate. With LOCKFILE_BLESS_HEADERS=1 (`make headers`) it also
 //! copies the headers over include/; it never writes the tree otherwise.
+//! On GNU/Linux it also links the programs with libgcc's unwinder
+//! statically, as the Makefile links the shared library (STYLE §6).
 
 use std::env;
 use std::fs;
@@ -23,6 +25,26 @@ fn generate(root: &Path, out: &Path, name: &str, sources: &[&str]) {
         let dest = root.join("include").join(format!("{name}.h"));
         fs::copy(&header, &dest).unwrap_or_else(|e| panic!("{}: {e}", dest.display()));
     }
+}
+
+/// Links the programs (dotlockfile, dotlock) with libgcc_eh.a instead of
+/// libgcc_s.so.1. Rust's std asks for `-lgcc_s`; a linker script of that
+/// name found first on the search path turns the request into the static
+/// archive that `gcc -static-libgcc` uses. The programs then need only
+/// libc, and a dotlockfile start no longer loads a second shared object
+/// (a fifth of the start-up time of a `dotlockfile -l`/`-u` pair).
+fn static_libgcc_for_programs(out: &Path) {
+    let linux_gnu = env::var("CARGO_CFG_TARGET_OS").is_ok_and(|v| v == "linux")
+        && env::var("CARGO_CFG_TARGET_ENV").is_ok_and(|v| v == "gnu");
+    if !linux_gnu {
+        return;
+    }
+    let dir = out.join("static-libgcc");
+    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let script = dir.join("libgcc_s.so");
+    fs::write(&script, "INPUT(-lgcc_eh)\n").unwrap_or_else(|e| panic!("{}: {e}", script.display()));
+    // GNU ld applies every -L to every -l, whatever their order.
+    println!("cargo:rustc-link-arg-bins=-L{}", dir.display());
 }
 
 fn main() {
@@ -59,6 +81,8 @@ fn main() {
         "LOCKFILE_HELPER must be an absolute path"
     );
     println!("cargo:rustc-env=LOCKFILE_HELPER={helper}");
+
+    static_libgcc_for_programs(&out);
 
     // ffi/mod.rs brings its submodules; the config leaves out maillock.rs.
     generate(&root, &out, "lockfile", &["src/ffi/mod.rs"]);

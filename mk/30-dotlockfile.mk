@@ -60,6 +60,9 @@ $(B)/tests-cli/mail_fallback-ref: tests-cli/mail_fallback.c $(REF_STAMP)
 
 check-dotlockfile: $(DOTLOCKFILE) $(REF_STAMP) $(B)/tests-cli/mail_fallback \
 		$(B)/tests-cli/mail_fallback-ref
+	@# Like the library, the program needs nothing but libc (build.rs).
+	test "$$(readelf -d $(DOTLOCKFILE) \
+		| sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')" = libc.so.6
 	tests-cli/run.sh --ours $(abspath $(DOTLOCKFILE)) \
 		--ref $(REF_DOTLOCKFILE) \
 		--fallback $(abspath $(B)/tests-cli/mail_fallback) \
