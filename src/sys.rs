@@ -77,8 +77,9 @@ pub enum Action {
 
 /// Set what `sig` does. With `keep_ignored`, a signal the process was
 /// started with ignored stays ignored (a program run with `nohup` keeps
-/// ignoring SIGHUP). SIGPIPE needs `false`: Rust's runtime ignores it
-/// before `main`, so what the caller wanted cannot be told any more.
+/// ignoring SIGHUP). That holds for SIGPIPE only in a program that starts
+/// without Rust's runtime, which ignores SIGPIPE before `main` (dotlockfile
+/// does, see its main.rs).
 pub fn handle_signal(sig: Signal, action: Action, keep_ignored: bool) -> Result<(), Errno> {
     let handler = match action {
         Action::Cleanup => SigHandler::Handler(remove_and_die),
@@ -141,6 +142,35 @@ pub fn unblock_signals_in_child(cmd: &mut Command) {
     };
     // SAFETY: the closure runs between fork and exec and only calls
     // pthread_sigmask, which is async-signal-safe; it allocates nothing.
+    unsafe { cmd.pre_exec(closure) };
+}
+
+/// Whether `sig` is ignored in this process now.
+fn is_ignored(sig: Signal) -> bool {
+    // SAFETY: libc::sigaction is plain integers and a signal set, for
+    // which all-zero bytes are a valid value.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: with a null new action sigaction only writes the current
+    // one into `old`, a valid, exclusively borrowed struct.
+    let rc = unsafe { libc::sigaction(sig as c_int, std::ptr::null(), &mut old) };
+    rc == 0 && old.sa_sigaction == libc::SIG_IGN
+}
+
+/// If this process ignores `sig`, the child of `cmd` ignores it too, as
+/// after a plain fork and exec: std sets SIGPIPE back to its default in
+/// every child it starts.
+pub fn keep_ignored_in_child(cmd: &mut Command, sig: Signal) {
+    if !is_ignored(sig) {
+        return;
+    }
+    let closure = move || {
+        // SAFETY: SIG_IGN runs no code in the child.
+        unsafe { nix::sys::signal::signal(sig, SigHandler::SigIgn) }
+            .map(drop)
+            .map_err(std::io::Error::from)
+    };
+    // SAFETY: the closure runs between fork and exec and only calls
+    // sigaction, which is async-signal-safe; it allocates nothing.
     unsafe { cmd.pre_exec(closure) };
 }
 

@@ -222,7 +222,7 @@ pub fn main(privs: Result<Privs, Errno>) -> i32 {
         Signal::SIGTERM,
         Signal::SIGPIPE,
     ] {
-        let _ = sys::handle_signal(sig, OnSignal::Cleanup, sig != Signal::SIGPIPE);
+        let _ = sys::handle_signal(sig, OnSignal::Cleanup, true);
     }
     let parent = getppid();
     let args: Vec<OsString> = std::env::args_os().collect();
@@ -409,6 +409,9 @@ fn run_command(cli: &Cli, name: &Path, privs: &Privs, home: Option<OwnedFd>, out
     };
     let mut cmd = Command::new(program);
     cmd.args(args);
+    // A SIGPIPE our caller ignored stays ignored in the command, as it
+    // does with the C original (which leaves ignored signals alone).
+    sys::keep_ignored_in_child(&mut cmd, Signal::SIGPIPE);
     if home.is_some() {
         // Set-group-ID: the group goes for good in the child (the parent
         // keeps it saved to remove the lock) and the child goes home.
