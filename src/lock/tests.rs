@@ -96,6 +96,20 @@ fn held_lock_aged(path: &Path, age: i64) -> i64 {
 }
 
 #[test]
+fn system_clock_is_the_real_time_in_seconds() {
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let now = SystemClock.now();
+    let after = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!((before..=after).contains(&u64::try_from(now).unwrap()));
+}
+
+#[test]
 fn creates_lock_with_reference_content() {
     let d = Scratch::new();
     let lock = d.path("a.lock");
