@@ -43,7 +43,7 @@ SLOW_CHECKS += check-crash-slow check-contention-slow fuzz-smoke
 	check-rel-valgrind check-crash-slow check-contention-slow \
 	fuzz-smoke fuzz
 
-$(REL)/%: tests-rel/%.c tests-rel/rel.h $(B)/liblockfile.so
+$(REL)/%: tests-rel/%.c tests-rel/rel.h tests-c/common.h $(B)/liblockfile.so
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -Iinclude $< -o $@ -L$(B) -llockfile
 
@@ -54,7 +54,7 @@ $(REL)/shim_link.so: tests-rel/shim_link.c
 
 # The same programs against the reference (its .so lacks lockfile_create2,
 # its static library has it).
-$(REL_REF)/%: tests-rel/%.c tests-rel/rel.h $(REF_STAMP)
+$(REL_REF)/%: tests-rel/%.c tests-rel/rel.h tests-c/common.h $(REF_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -I$(REF_INCLUDE) $< -o $@ $(REF_LIBDIR)/liblockfile.a
 

@@ -93,6 +93,13 @@ tc_set_name(const char *file)
 
 #define TEST_BEGIN()	tc_set_name(__FILE__)
 
+/* Name the case that follows (programs that run one of several cases). */
+TC_UNUSED static void
+tc_set_case(const char *name)
+{
+	snprintf(tc_name, sizeof(tc_name), "%s", name);
+}
+
 TC_UNUSED TC_NORETURN TC_PRINTF(1, 2) static void
 tc_fail(const char *fmt, ...)
 {

@@ -229,56 +229,56 @@ main(int argc, char **argv)
 	}
 	if (argc - optind != 3)
 		usage();
-	r_case = dotlockfile ? "contend dotlockfile" : "contend create2";
+	tc_set_case(dotlockfile ? "contend dotlockfile" : "contend create2");
 	ndirs = split(argv[optind], dirs);
 	procs = atoi(argv[optind + 1]);
 	rounds = atoi(argv[optind + 2]);
 	if (ndirs == 0 || procs <= 0 || rounds <= 0)
 		usage();
 	use_dir(dirs[0]);
-	r_make_file(counter, "0\n", 0);
+	make_lock(counter, "0\n", 0);
 	(void)unlink(lock);
 	(void)unlink(marker);
 	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (shm == MAP_FAILED || (pids = calloc(procs, sizeof(*pids))) == NULL)
-		r_fail("out of memory");
+		FAIL("out of memory");
 	if (pipe(gate) != 0)
-		r_fail("pipe: %s", strerror(errno));
+		FAIL("pipe: %s", strerror(errno));
 	fflush(stdout);
 	for (i = 0; i < procs; i++) {
 		if ((pids[i] = fork()) < 0)
-			r_fail("fork: %s", strerror(errno));
+			FAIL("fork: %s", strerror(errno));
 		if (pids[i] == 0) {
 			close(gate[1]);
 			worker(i, rounds, gate[0]);
 		}
 	}
 	close(gate[0]);
-	start = r_now();
+	start = now_mono();
 	close(gate[1]);
 	for (i = 0; i < procs; i++) {
 		if (waitpid(pids[i], &status, 0) != pids[i])
-			r_fail("waitpid: %s", strerror(errno));
+			FAIL("waitpid: %s", strerror(errno));
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			failed++;
 	}
 	free(pids);
 	if (read_counter(buf, sizeof(buf)) < 0)
-		r_fail("read counter: %s", strerror(errno));
+		FAIL("read counter: %s", strerror(errno));
 	value = atoi(buf);
-	r_info("%d x %d rounds through %d folder(s) in %.1f s: counter %d, "
-	    "%d overlaps, %d errors", procs, rounds, ndirs, r_now() - start,
+	tc_info("%d x %d rounds through %d folder(s) in %.1f s: counter %d, "
+	    "%d overlaps, %d errors", procs, rounds, ndirs, now_mono() - start,
 	    value, shm->overlaps, shm->errors);
-	R_CHECK(shm->errors == 0 && failed == 0, "%d errors, %d processes "
+	CHECK(shm->errors == 0 && failed == 0, "%d errors, %d processes "
 	    "failed; last code %d errno %s", shm->errors, failed,
 	    shm->last_rc, strerror(shm->last_errno));
-	R_CHECK(shm->overlaps == 0, "%d overlaps", shm->overlaps);
-	R_CHECK(value == procs * rounds, "counter %d, want %d: %d lost",
+	CHECK(shm->overlaps == 0, "%d overlaps", shm->overlaps);
+	CHECK(value == procs * rounds, "counter %d, want %d: %d lost",
 	    value, procs * rounds, procs * rounds - value);
-	R_CHECK(!r_exists(lock), "lock left");
+	CHECK(!exists(lock), "lock left");
 	for (i = 0; i < ndirs; i++)
-		r_no_tmp(dirs[i]);
-	printf("ok %s\n", r_case);
+		CHECK_NO_TMP_IN(dirs[i]);
+	printf("ok %s\n", tc_name);
 	return 0;
 }

@@ -180,7 +180,7 @@ spawn(unsigned seed)
 
 	fflush(stdout);
 	if ((pid = fork()) < 0)
-		r_fail("fork: %s", strerror(errno));
+		FAIL("fork: %s", strerror(errno));
 	if (pid == 0)
 		worker(seed);
 	return pid;
@@ -209,7 +209,7 @@ backdate(const struct stat *st)
 	tv[1] = tv[0];
 	tv[1].tv_sec -= 1000;
 	if (utimes(lock, tv) != 0)
-		r_fail("utimes: %s", strerror(errno));
+		FAIL("utimes: %s", strerror(errno));
 	shm->orphaned_at = now_ns();
 }
 
@@ -256,7 +256,7 @@ run_crash(const char *mode, int want_cycles)
 	int i, status, kills = 0, holder_kills = 0, survivors_failed = 0;
 	unsigned seed = (unsigned)getpid();
 	struct stat st;
-	double start = r_now();
+	double start = now_mono();
 
 	lock_flags = strcmp(mode, "pid") == 0 ? L_PID : 0;
 	if (getenv("CRASH_KILL_MS") != NULL)
@@ -264,11 +264,11 @@ run_crash(const char *mode, int want_cycles)
 	if (getenv("CRASH_ORPHAN_MS") != NULL)
 		orphan_ms = atoi(getenv("CRASH_ORPHAN_MS"));
 	if (kill_ms < 1 || orphan_ms < 100)
-		r_fail("bad CRASH_KILL_MS or CRASH_ORPHAN_MS");
+		FAIL("bad CRASH_KILL_MS or CRASH_ORPHAN_MS");
 	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (shm == MAP_FAILED)
-		r_fail("mmap: %s", strerror(errno));
+		FAIL("mmap: %s", strerror(errno));
 	memset(shm, 0, sizeof(*shm));
 	srand(seed);
 	for (i = 0; i < WORKERS; i++)
@@ -278,8 +278,8 @@ run_crash(const char *mode, int want_cycles)
 	while ((__atomic_load_n(&shm->cycles, __ATOMIC_SEQ_CST) < want_cycles
 	    || kills < 20 || holder_kills < 5)
 	    && shm->overlaps == 0 && shm->errors == 0) {
-		if (r_now() - start > 400)
-			r_fail("only %d cycles in 400 s", shm->cycles);
+		if (now_mono() - start > 400)
+			FAIL("only %d cycles in 400 s", shm->cycles);
 		usleep(1000 + rand() % (kill_ms * 1000));
 		/* Half the time the holder, else anyone (mostly a waiter). */
 		pid_t m = marker_pid(), victim;
@@ -294,7 +294,7 @@ run_crash(const char *mode, int want_cycles)
 
 		(void)kill(victim, SIGKILL);
 		if (waitpid(victim, &status, 0) != victim)
-			r_fail("waitpid: %s", strerror(errno));
+			FAIL("waitpid: %s", strerror(errno));
 		if (nkilled < MAX_KILLED)
 			killed[nkilled++] = victim;
 		kills++;
@@ -308,33 +308,33 @@ run_crash(const char *mode, int want_cycles)
 	__atomic_store_n(&shm->stop, 1, __ATOMIC_SEQ_CST);
 	for (i = 0; i < WORKERS; i++) {
 		if (waitpid(pids[i], &status, 0) != pids[i])
-			r_fail("waitpid: %s", strerror(errno));
+			FAIL("waitpid: %s", strerror(errno));
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			survivors_failed++;
 	}
-	r_info("%d cycles, %d kills (%d of a holder), longest takeover "
+	tc_info("%d cycles, %d kills (%d of a holder), longest takeover "
 	    "%.3f s, %.1f s", shm->cycles, kills, holder_kills,
-	    shm->max_takeover / 1e9, r_now() - start);
-	R_CHECK(shm->overlaps == 0, "%d overlaps: %d found the marker of "
+	    shm->max_takeover / 1e9, now_mono() - start);
+	CHECK(shm->overlaps == 0, "%d overlaps: %d found the marker of "
 	    "live %d", shm->overlaps, shm->overlap_pid, shm->overlap_with);
-	R_CHECK(shm->errors == 0 && survivors_failed == 0, "%d errors, %d "
+	CHECK(shm->errors == 0 && survivors_failed == 0, "%d errors, %d "
 	    "workers failed; last rc %d errno %s", shm->errors,
 	    survivors_failed, shm->last_rc, strerror(shm->last_errno));
-	R_CHECK(shm->cycles >= want_cycles, "only %d cycles", shm->cycles);
-	R_CHECK(kills >= 20 && holder_kills >= 5, "only %d kills, %d of a "
+	CHECK(shm->cycles >= want_cycles, "only %d cycles", shm->cycles);
+	CHECK(kills >= 20 && holder_kills >= 5, "only %d kills, %d of a "
 	    "holder", kills, holder_kills);
 	/* Taken over at once: not after the five minutes of the age rule. */
-	R_CHECK(shm->max_takeover < 30 * 1000000000LL, "a killed holder's "
+	CHECK(shm->max_takeover < 30 * 1000000000LL, "a killed holder's "
 	    "lock was taken over only after %.1f s", shm->max_takeover / 1e9);
 
 	/* Debris only of killed processes: their temporary files, and the
 	 * lock and marker of a holder killed last. */
 	if (lstat(lock, &st) == 0)
-		r_info("lock left by a killed holder");
+		tc_info("lock left by a killed holder");
 	pid_t m = marker_pid();
 	for (i = 0; m != 0 && i < nkilled && killed[i] != m; i++)
 		;
-	R_CHECK(m == 0 || i < nkilled, "marker of survivor %d left", (int)m);
+	CHECK(m == 0 || i < nkilled, "marker of survivor %d left", (int)m);
 	check_tmp_names();
 }
 
@@ -348,12 +348,12 @@ check_tmp_names(void)
 	int i, h, found, left = 0;
 
 	if (gethostname(host, sizeof(host)) != 0)
-		r_fail("gethostname: %s", strerror(errno));
+		FAIL("gethostname: %s", strerror(errno));
 	host[sizeof(host) - 1] = '\0';
 	if ((dot = strchr(host, '.')) != NULL)
 		*dot = '\0';
 	if ((d = opendir(dir)) == NULL)
-		r_fail("opendir: %s", strerror(errno));
+		FAIL("opendir: %s", strerror(errno));
 	while ((e = readdir(d)) != NULL) {
 		if (strncmp(e->d_name, ".lk", 3) != 0)
 			continue;
@@ -368,12 +368,12 @@ check_tmp_names(void)
 			}
 		if (!found) {
 			closedir(d);
-			r_fail("temporary file %s is not a killed process's",
+			FAIL("temporary file %s is not a killed process's",
 			    e->d_name);
 		}
 	}
 	closedir(d);
-	r_info("%d temporary files of killed processes", left);
+	tc_info("%d temporary files of killed processes", left);
 }
 
 /* Count the temporary files in dir after a while (run in a child). */
@@ -394,17 +394,17 @@ run_fork(void)
 
 	/* Lock once first, so that whatever a library caches is cached. */
 	snprintf(a, sizeof(a), "%s/warm.lock", dir);
-	R_CHECK(lockfile_create(a, 0, L_PID) == L_SUCCESS, "warm-up lock: "
+	CHECK(lockfile_create(a, 0, L_PID) == L_SUCCESS, "warm-up lock: "
 	    "%s", strerror(errno));
-	R_CHECK(lockfile_remove(a) == 0, "remove: %s", strerror(errno));
+	CHECK(lockfile_remove(a) == 0, "remove: %s", strerror(errno));
 	/* A valid lock of someone else's, that both will wait for. */
-	r_make_file(lock, "0\n", 0);
+	make_lock(lock, "0\n", 0);
 
 	fflush(stdout);
 	if ((observer = fork()) == 0)
 		_exit(count_later());
 	if ((child = fork()) < 0)
-		r_fail("fork: %s", strerror(errno));
+		FAIL("fork: %s", strerror(errno));
 	/* Parent and child wait for the lock at the same time, each with
 	 * its temporary file: the same name would make one fail. */
 	errno = 0;
@@ -413,18 +413,18 @@ run_fork(void)
 	e = errno;
 	if (child == 0)
 		_exit(rc == L_MAXTRYS && e == EAGAIN ? 0 : 10 + rc);
-	R_CHECK_RC("parent waiting beside its child", rc, L_MAXTRYS, EAGAIN,
+	CHECK_RC("parent waiting beside its child", rc, L_MAXTRYS, EAGAIN,
 	    e);
 	if (waitpid(child, &status, 0) != child)
-		r_fail("waitpid: %s", strerror(errno));
-	R_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child "
+		FAIL("waitpid: %s", strerror(errno));
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child "
 	    "failed: status %#x (10 + its L_* code)", status);
 	if (waitpid(observer, &status, 0) != observer)
-		r_fail("waitpid: %s", strerror(errno));
+		FAIL("waitpid: %s", strerror(errno));
 	seen = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	R_CHECK(seen == 2, "%d temporary files while parent and child "
+	CHECK(seen == 2, "%d temporary files while parent and child "
 	    "waited, want 2", seen);
-	r_no_tmp(dir);
+	CHECK_NO_TMP_IN(dir);
 	(void)unlink(lock);
 }
 
@@ -436,18 +436,18 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: crash pid|age|fork DIR [CYCLES]\n");
 		return 2;
 	}
-	r_case = argv[1];
+	tc_set_case(argv[1]);
 	snprintf(dir, sizeof(dir), "%s", argv[2]);
 	snprintf(lock, sizeof(lock), "%s/lock", dir);
 	snprintf(marker, sizeof(marker), "%s/marker", dir);
-	if (strcmp(r_case, "fork") == 0)
+	if (strcmp(tc_name, "fork") == 0)
 		run_fork();
-	else if (strcmp(r_case, "pid") == 0 || strcmp(r_case, "age") == 0)
-		run_crash(r_case, argc > 3 ? atoi(argv[3]) : 500);
+	else if (strcmp(tc_name, "pid") == 0 || strcmp(tc_name, "age") == 0)
+		run_crash(tc_name, argc > 3 ? atoi(argv[3]) : 500);
 	else {
-		fprintf(stderr, "crash: unknown case %s\n", r_case);
+		fprintf(stderr, "crash: unknown case %s\n", tc_name);
 		return 2;
 	}
-	printf("ok crash %s\n", r_case);
+	printf("ok crash %s\n", tc_name);
 	return 0;
 }

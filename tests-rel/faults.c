@@ -50,11 +50,11 @@ plant(const char *d, struct stat *held, struct stat *stale)
 	char p[R_PATH];
 
 	snprintf(p, sizeof(p), "%s/held.lock", d);
-	r_make_file(p, "0\n", 0);
-	*held = r_stat(p);
+	make_lock(p, "0\n", 0);
+	*held = stat_or_fail(p);
 	snprintf(p, sizeof(p), "%s/stale.lock", d);
-	r_make_file(p, "0\n", 1000);
-	*stale = r_stat(p);
+	make_lock(p, "0\n", 1000);
+	*stale = stat_or_fail(p);
 }
 
 /* Fill the file system of dir with one file until ENOSPC. */
@@ -67,14 +67,14 @@ fill(void)
 	memset(block, 'x', sizeof(block));
 	fd = open(at(p, "filler"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0)
-		r_fail("create filler: %s", strerror(errno));
+		FAIL("create filler: %s", strerror(errno));
 	for (;;) {
 		ssize_t n = write(fd, block, sizeof(block));
 
 		if (n < 0 && errno == ENOSPC)
 			break;
 		if (n <= 0)
-			r_fail("fill: %s", strerror(errno));
+			FAIL("fill: %s", strerror(errno));
 	}
 	/* The last, partial page too. */
 	while (write(fd, block, 1) == 1)
@@ -94,26 +94,26 @@ case_enospc_data(void)
 	errno = 0;
 	rc = lockfile_create(at(p, "new.lock"), 0, 0);
 	e = errno;
-	R_CHECK_RC("create on a full fs", rc, L_TMPWRITE, ENOSPC, e);
-	R_CHECK(!r_exists(p), "lock created on a full fs");
-	r_no_tmp(dir);
+	CHECK_RC("create on a full fs", rc, L_TMPWRITE, ENOSPC, e);
+	CHECK(!exists(p), "lock created on a full fs");
+	CHECK_NO_TMP_IN(dir);
 
 	rc = lockfile_create(at(h, "held.lock"), 0, L_PID);
 	e = errno;
-	R_CHECK_RC("create of a held lock on a full fs", rc, L_TMPWRITE,
+	CHECK_RC("create of a held lock on a full fs", rc, L_TMPWRITE,
 	    ENOSPC, e);
 	r_same(h, &held);
 	rc = lockfile_create(at(p, "stale.lock"), 3, 0);
 	e = errno;
-	R_CHECK_RC("create of a stale lock on a full fs", rc, L_TMPWRITE,
+	CHECK_RC("create of a stale lock on a full fs", rc, L_TMPWRITE,
 	    ENOSPC, e);
-	r_no_tmp(dir);
-	R_CHECK(lockfile_touch(h) == 0, "touch on a full fs: %s",
+	CHECK_NO_TMP_IN(dir);
+	CHECK(lockfile_touch(h) == 0, "touch on a full fs: %s",
 	    strerror(errno));
-	R_CHECK(lockfile_check(h, 0) == 0, "held lock not valid");
-	R_CHECK(lockfile_remove(h) == 0, "remove on a full fs: %s",
+	CHECK(lockfile_check(h, 0) == 0, "held lock not valid");
+	CHECK(lockfile_remove(h) == 0, "remove on a full fs: %s",
 	    strerror(errno));
-	R_CHECK(!r_exists(h), "held lock not removed");
+	CHECK(!exists(h), "held lock not removed");
 }
 
 static void
@@ -129,7 +129,7 @@ case_enospc_inodes(void)
 
 		snprintf(p, sizeof(p), "%s/inode%d", dir, i);
 		if ((fd = open(p, O_WRONLY | O_CREAT, 0644)) < 0) {
-			R_CHECK(errno == ENOSPC, "filling inodes: %s",
+			CHECK(errno == ENOSPC, "filling inodes: %s",
 			    strerror(errno));
 			break;
 		}
@@ -137,19 +137,19 @@ case_enospc_inodes(void)
 	}
 	rc = lockfile_create(at(p, "new.lock"), 0, 0);
 	e = errno;
-	R_CHECK_RC("create without inodes", rc, L_TMPLOCK, ENOSPC, e);
-	R_CHECK(!r_exists(p), "lock created");
+	CHECK_RC("create without inodes", rc, L_TMPLOCK, ENOSPC, e);
+	CHECK(!exists(p), "lock created");
 	rc = lockfile_create(at(h, "held.lock"), 1, 0);
 	e = errno;
-	R_CHECK_RC("create of a held lock without inodes", rc, L_TMPLOCK,
+	CHECK_RC("create of a held lock without inodes", rc, L_TMPLOCK,
 	    ENOSPC, e);
 	r_same(h, &held);
 	rc = lockfile_create(at(p, "stale.lock"), 1, 0);
 	e = errno;
-	R_CHECK_RC("create of a stale lock without inodes", rc, L_TMPLOCK,
+	CHECK_RC("create of a stale lock without inodes", rc, L_TMPLOCK,
 	    ENOSPC, e);
 	r_same(p, &stale);
-	r_no_tmp(dir);
+	CHECK_NO_TMP_IN(dir);
 }
 
 static void
@@ -161,38 +161,38 @@ case_erofs(const char *rw, const char *ro)
 
 	/* The driver planted the locks before mounting read-only. */
 	snprintf(h, sizeof(h), "%s/held.lock", rw);
-	held = r_stat(h);
+	held = stat_or_fail(h);
 	snprintf(s, sizeof(s), "%s/stale.lock", rw);
-	stale = r_stat(s);
+	stale = stat_or_fail(s);
 	snprintf(dir, sizeof(dir), "%s", ro);
 
 	rc = lockfile_create(at(p, "new.lock"), 0, 0);
 	e = errno;
-	R_CHECK_RC("create on a read-only fs", rc, L_TMPLOCK, EROFS, e);
-	R_CHECK(!r_exists(p), "lock created");
+	CHECK_RC("create on a read-only fs", rc, L_TMPLOCK, EROFS, e);
+	CHECK(!exists(p), "lock created");
 	rc = lockfile_create(at(p, "stale.lock"), 2, L_PID);
 	e = errno;
-	R_CHECK_RC("create of a stale lock on a read-only fs", rc,
+	CHECK_RC("create of a stale lock on a read-only fs", rc,
 	    L_TMPLOCK, EROFS, e);
 	r_same(s, &stale);
 	rc = lockfile_create(at(p, "held.lock"), 0, 0);
 	e = errno;
-	R_CHECK_RC("create of a held lock on a read-only fs", rc,
+	CHECK_RC("create of a held lock on a read-only fs", rc,
 	    L_TMPLOCK, EROFS, e);
 	r_same(h, &held);
 	errno = 0;
 	rc = lockfile_remove(p);
 	e = errno;
-	R_CHECK_RC("remove on a read-only fs", rc, -1, EROFS, e);
+	CHECK_RC("remove on a read-only fs", rc, -1, EROFS, e);
 	r_same(h, &held);
 	errno = 0;
 	rc = lockfile_touch(p);
 	e = errno;
-	R_CHECK_RC("touch on a read-only fs", rc, -1, EROFS, e);
-	R_CHECK(lockfile_check(p, 0) == 0, "held lock not valid");
-	R_CHECK(lockfile_check(at(p, "stale.lock"), 0) == -1,
+	CHECK_RC("touch on a read-only fs", rc, -1, EROFS, e);
+	CHECK(lockfile_check(p, 0) == 0, "held lock not valid");
+	CHECK(lockfile_check(at(p, "stale.lock"), 0) == -1,
 	    "stale lock valid");
-	r_no_tmp(ro);
+	CHECK_NO_TMP_IN(ro);
 }
 
 /* As root: folders the unprivileged part cannot write or remove from. */
@@ -204,10 +204,10 @@ case_eacces_setup(void)
 
 	if (mkdir(at(p, "ro"), 0755) != 0 || mkdir(at(p, "sticky"), 0755) != 0
 	    || chmod(p, 01777) != 0 || mkdir(at(p, "closed"), 0700) != 0)
-		r_fail("mkdir: %s", strerror(errno));
+		FAIL("mkdir: %s", strerror(errno));
 	plant(at(p, "ro"), &held, &stale);
 	plant(at(p, "sticky"), &held, &stale);
-	r_make_file(at(p, "closed/held.lock"), "0\n", 0);
+	make_lock(at(p, "closed/held.lock"), "0\n", 0);
 }
 
 static void
@@ -217,30 +217,30 @@ case_eacces(void)
 	struct stat held, stale, sheld, sstale;
 	int rc, e;
 
-	R_CHECK(geteuid() != 0, "must run unprivileged");
-	held = r_stat(at(p, "ro/held.lock"));
-	stale = r_stat(at(p, "ro/stale.lock"));
-	sheld = r_stat(at(p, "sticky/held.lock"));
-	sstale = r_stat(at(p, "sticky/stale.lock"));
+	CHECK(geteuid() != 0, "must run unprivileged");
+	held = stat_or_fail(at(p, "ro/held.lock"));
+	stale = stat_or_fail(at(p, "ro/stale.lock"));
+	sheld = stat_or_fail(at(p, "sticky/held.lock"));
+	sstale = stat_or_fail(at(p, "sticky/stale.lock"));
 
 	rc = lockfile_create(at(p, "ro/new.lock"), 0, 0);
 	e = errno;
-	R_CHECK_RC("create in a folder not ours", rc, L_TMPLOCK, EACCES, e);
+	CHECK_RC("create in a folder not ours", rc, L_TMPLOCK, EACCES, e);
 	rc = lockfile_create(at(p, "ro/stale.lock"), 1, 0);
 	e = errno;
-	R_CHECK_RC("create of a stale lock in a folder not ours", rc,
+	CHECK_RC("create of a stale lock in a folder not ours", rc,
 	    L_TMPLOCK, EACCES, e);
 	r_same(p, &stale);
 	errno = 0;
 	rc = lockfile_remove(at(p, "ro/held.lock"));
 	e = errno;
-	R_CHECK_RC("remove of a lock not ours", rc, -1, EACCES, e);
+	CHECK_RC("remove of a lock not ours", rc, -1, EACCES, e);
 	r_same(p, &held);
 	errno = 0;
 	rc = lockfile_touch(p);
 	e = errno;
-	R_CHECK_RC("touch of a lock not ours", rc, -1, EACCES, e);
-	R_CHECK(lockfile_check(p, 0) == 0, "foreign held lock not valid");
+	CHECK_RC("touch of a lock not ours", rc, -1, EACCES, e);
+	CHECK(lockfile_check(p, 0) == 0, "foreign held lock not valid");
 
 	/*
 	 * A sticky folder: the temporary file can be made, but another
@@ -248,32 +248,32 @@ case_eacces(void)
 	 */
 	rc = lockfile_create(at(p, "sticky/stale.lock"), 1, 0);
 	e = errno;
-	R_CHECK_RC("create over a foreign stale lock in a sticky folder", rc,
+	CHECK_RC("create over a foreign stale lock in a sticky folder", rc,
 	    L_RMSTALE, EPERM, e);
 	r_same(p, &sstale);
-	r_no_tmp(at(q, "sticky"));
+	CHECK_NO_TMP_IN(at(q, "sticky"));
 	rc = create2(at(p, "sticky/held.lock"), 3, 0, 0);
 	e = errno;
-	R_CHECK_RC("create over a foreign held lock", rc, L_MAXTRYS, EAGAIN,
+	CHECK_RC("create over a foreign held lock", rc, L_MAXTRYS, EAGAIN,
 	    e);
 	r_same(p, &sheld);
-	r_no_tmp(at(q, "sticky"));
+	CHECK_NO_TMP_IN(at(q, "sticky"));
 	rc = lockfile_create(at(p, "sticky/mine.lock"), 0, L_PID);
-	R_CHECK(rc == L_SUCCESS, "create in a sticky folder: %d %s", rc,
+	CHECK(rc == L_SUCCESS, "create in a sticky folder: %d %s", rc,
 	    strerror(errno));
-	R_CHECK(lockfile_remove(p) == 0, "remove own lock: %s",
+	CHECK(lockfile_remove(p) == 0, "remove own lock: %s",
 	    strerror(errno));
 
 	rc = lockfile_create(at(p, "closed/held.lock"), 0, 0);
 	e = errno;
-	R_CHECK_RC("create in a folder we cannot enter", rc, L_TMPLOCK,
+	CHECK_RC("create in a folder we cannot enter", rc, L_TMPLOCK,
 	    EACCES, e);
-	R_CHECK(lockfile_check(p, 0) == -1, "check through a closed folder");
+	CHECK(lockfile_check(p, 0) == -1, "check through a closed folder");
 	errno = 0;
 	rc = lockfile_remove(p);
 	e = errno;
-	R_CHECK_RC("remove through a closed folder", rc, -1, EACCES, e);
-	r_no_tmp(at(q, "ro"));
+	CHECK_RC("remove through a closed folder", rc, -1, EACCES, e);
+	CHECK_NO_TMP_IN(at(q, "ro"));
 }
 
 static void
@@ -286,73 +286,73 @@ case_dirs(void)
 
 	rc = lockfile_create(at(p, "missing/x.lock"), 0, 0);
 	e = errno;
-	R_CHECK_RC("create in a missing folder", rc, L_TMPLOCK, ENOENT, e);
+	CHECK_RC("create in a missing folder", rc, L_TMPLOCK, ENOENT, e);
 
-	r_make_file(at(p, "file"), "", 0);
+	make_lock(at(p, "file"), "", 0);
 	rc = lockfile_create(at(p, "file/x.lock"), 0, 0);
 	e = errno;
-	R_CHECK_RC("create under a regular file", rc, L_TMPLOCK, ENOTDIR, e);
+	CHECK_RC("create under a regular file", rc, L_TMPLOCK, ENOTDIR, e);
 
 	if (symlink("loop", at(p, "loop")) != 0)
-		r_fail("symlink: %s", strerror(errno));
+		FAIL("symlink: %s", strerror(errno));
 	rc = lockfile_create(at(p, "loop/x.lock"), 0, 0);
 	e = errno;
-	R_CHECK_RC("create under a symlink loop", rc, L_TMPLOCK, ELOOP, e);
-	R_CHECK(lockfile_check(p, 0) == -1, "check of a loop");
+	CHECK_RC("create under a symlink loop", rc, L_TMPLOCK, ELOOP, e);
+	CHECK(lockfile_check(p, 0) == -1, "check of a loop");
 
 	/* The lock's name is a folder: fresh, it is held; old, it cannot
 	 * be removed as a stale lock. */
 	if (mkdir(at(p, "d.lock"), 0755) != 0)
-		r_fail("mkdir: %s", strerror(errno));
-	held = r_stat(p);
+		FAIL("mkdir: %s", strerror(errno));
+	held = stat_or_fail(p);
 	rc = create2(p, 2, 0, 0);
 	e = errno;
-	R_CHECK_RC("create over a fresh folder", rc, L_MAXTRYS, EAGAIN, e);
+	CHECK_RC("create over a fresh folder", rc, L_MAXTRYS, EAGAIN, e);
 	r_same(p, &held);
 	gettimeofday(&tv[0], NULL);
 	tv[1] = tv[0];
 	tv[1].tv_sec -= 1000;
 	if (utimes(p, tv) != 0)
-		r_fail("utimes: %s", strerror(errno));
+		FAIL("utimes: %s", strerror(errno));
 	rc = lockfile_create(p, 2, 0);
 	e = errno;
-	R_CHECK_RC("create over an old folder", rc, L_RMSTALE, EISDIR, e);
-	st = r_stat(p);
-	R_CHECK(S_ISDIR(st.st_mode), "folder gone");
+	CHECK_RC("create over an old folder", rc, L_RMSTALE, EISDIR, e);
+	st = stat_or_fail(p);
+	CHECK(S_ISDIR(st.st_mode), "folder gone");
 	errno = 0;
 	rc = lockfile_remove(p);
 	e = errno;
-	R_CHECK_RC("remove of a folder", rc, -1, EISDIR, e);
+	CHECK_RC("remove of a folder", rc, -1, EISDIR, e);
 
 	/* A lock that is a symlink to itself, or dangling: no lock; it is
 	 * replaced by a real one, never followed. */
 	if (symlink("self.lock", at(p, "self.lock")) != 0)
-		r_fail("symlink: %s", strerror(errno));
+		FAIL("symlink: %s", strerror(errno));
 	rc = lockfile_create(p, 0, 0);
-	R_CHECK(rc == L_SUCCESS, "create over a symlink loop: %d %s", rc,
+	CHECK(rc == L_SUCCESS, "create over a symlink loop: %d %s", rc,
 	    strerror(errno));
-	st = r_stat(p);
-	R_CHECK(S_ISREG(st.st_mode), "lock is not a regular file");
+	st = stat_or_fail(p);
+	CHECK(S_ISREG(st.st_mode), "lock is not a regular file");
 	if (symlink("target", at(p, "dangling.lock")) != 0)
-		r_fail("symlink: %s", strerror(errno));
+		FAIL("symlink: %s", strerror(errno));
 	rc = lockfile_create(p, 0, 0);
-	R_CHECK(rc == L_SUCCESS, "create over a dangling symlink: %d %s", rc,
+	CHECK(rc == L_SUCCESS, "create over a dangling symlink: %d %s", rc,
 	    strerror(errno));
-	R_CHECK(!r_exists(at(q, "target")), "lock made through a symlink");
-	st = r_stat(p);
-	R_CHECK(S_ISREG(st.st_mode), "lock is not a regular file");
+	CHECK(!exists(at(q, "target")), "lock made through a symlink");
+	st = stat_or_fail(p);
+	CHECK(S_ISREG(st.st_mode), "lock is not a regular file");
 
 	/* A symlink to a valid lock is a valid lock. */
-	r_make_file(at(q, "real.lock"), "0\n", 0);
+	make_lock(at(q, "real.lock"), "0\n", 0);
 	if (symlink("real.lock", at(p, "link.lock")) != 0)
-		r_fail("symlink: %s", strerror(errno));
-	held = r_stat(p);
+		FAIL("symlink: %s", strerror(errno));
+	held = stat_or_fail(p);
 	rc = create2(p, 1, 0, 0);
 	e = errno;
-	R_CHECK_RC("create over a symlink to a held lock", rc, L_MAXTRYS,
+	CHECK_RC("create over a symlink to a held lock", rc, L_MAXTRYS,
 	    EAGAIN, e);
 	r_same(p, &held);
-	r_no_tmp(dir);
+	CHECK_NO_TMP_IN(dir);
 }
 
 static void
@@ -368,18 +368,18 @@ case_nametoolong(void)
 	snprintf(p, sizeof(p), "%s/%s.lock", dir, name);
 	rc = create2(p, 10, 0, 0);
 	e = errno;
-	R_CHECK_RC("lock name over NAME_MAX", rc, L_MAXTRYS, ENAMETOOLONG, e);
-	r_no_tmp(dir);
+	CHECK_RC("lock name over NAME_MAX", rc, L_MAXTRYS, ENAMETOOLONG, e);
+	CHECK_NO_TMP_IN(dir);
 	rc = lockfile_create(p, 0, 0);
 	e = errno;
-	R_CHECK_RC("lock name over NAME_MAX, one attempt", rc, L_MAXTRYS,
+	CHECK_RC("lock name over NAME_MAX, one attempt", rc, L_MAXTRYS,
 	    EAGAIN, e);
-	r_no_tmp(dir);
+	CHECK_NO_TMP_IN(dir);
 	/* A folder name longer than NAME_MAX. */
 	snprintf(p, sizeof(p), "%s/%s/x.lock", dir, name);
 	rc = lockfile_create(p, 0, 0);
 	e = errno;
-	R_CHECK_RC("folder name over NAME_MAX", rc, L_TMPLOCK, ENAMETOOLONG,
+	CHECK_RC("folder name over NAME_MAX", rc, L_TMPLOCK, ENAMETOOLONG,
 	    e);
 	/* The whole path over PATH_MAX - 32. */
 	memset(p, 'a', PATH_MAX - 31);
@@ -387,8 +387,8 @@ case_nametoolong(void)
 	p[PATH_MAX - 31] = '\0';
 	rc = lockfile_create(p, 0, 0);
 	e = errno;
-	R_CHECK_RC("path over PATH_MAX - 32", rc, L_ERROR, ENAMETOOLONG, e);
-	r_no_tmp(dir);
+	CHECK_RC("path over PATH_MAX - 32", rc, L_ERROR, ENAMETOOLONG, e);
+	CHECK_NO_TMP_IN(dir);
 }
 
 static void
@@ -405,12 +405,12 @@ case_fsize(void)
 	/* A caller that limits the file size handles SIGXFSZ itself. */
 	signal(SIGXFSZ, SIG_IGN);
 	if (getrlimit(RLIMIT_FSIZE, &old) != 0)
-		r_fail("getrlimit: %s", strerror(errno));
+		FAIL("getrlimit: %s", strerror(errno));
 	rl = old;
 	rl.rlim_cur = 0;
 	/* Nothing is printed until the limit is back: stdout may be a file. */
 	if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
-		r_fail("setrlimit: %s", strerror(errno));
+		FAIL("setrlimit: %s", strerror(errno));
 	rc[0] = lockfile_create(p, 0, 0);
 	e[0] = errno;
 	rc[1] = lockfile_create(at(p, "stale.lock"), 0, 0);
@@ -425,18 +425,18 @@ case_fsize(void)
 		e[2] = errno;
 	}
 	if (setrlimit(RLIMIT_FSIZE, &old) != 0)
-		r_fail("setrlimit: %s", strerror(errno));
-	R_CHECK_RC("create of a held lock, RLIMIT_FSIZE 0", rc[0], L_TMPWRITE,
+		FAIL("setrlimit: %s", strerror(errno));
+	CHECK_RC("create of a held lock, RLIMIT_FSIZE 0", rc[0], L_TMPWRITE,
 	    EFBIG, e[0]);
 	r_same(at(p, "held.lock"), &held);
-	R_CHECK_RC("create of a stale lock, RLIMIT_FSIZE 0", rc[1],
+	CHECK_RC("create of a stale lock, RLIMIT_FSIZE 0", rc[1],
 	    L_TMPWRITE, EFBIG, e[1]);
 	/* A short write is not retried (a second write would raise
 	   SIGXFSZ): EAGAIN, as the reference says. */
-	R_CHECK_RC("create, RLIMIT_FSIZE 1 (a short write)", rc[2],
+	CHECK_RC("create, RLIMIT_FSIZE 1 (a short write)", rc[2],
 	    L_TMPWRITE, EAGAIN, e[2]);
-	R_CHECK(!r_exists(n), "lock created");
-	r_no_tmp(dir);
+	CHECK(!exists(n), "lock created");
+	CHECK_NO_TMP_IN(dir);
 }
 
 /* Descriptors taken to fill the table. */
@@ -453,19 +453,19 @@ no_free_fd(void)
 	int fd, high = 0;
 
 	if (getrlimit(RLIMIT_NOFILE, &old) != 0)
-		r_fail("getrlimit: %s", strerror(errno));
+		FAIL("getrlimit: %s", strerror(errno));
 	for (fd = 0; fd < 1024; fd++)
 		if (fcntl(fd, F_GETFD) >= 0)
 			high = fd;
 	rl = old;
 	rl.rlim_cur = high + 1;
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-		r_skip("setrlimit NOFILE: %s", strerror(errno));
+		SKIP("setrlimit NOFILE: %s", strerror(errno));
 	nfillers = 0;
 	while (nfillers < 1024 && (fd = open("/", O_RDONLY)) >= 0)
 		fillers[nfillers++] = fd;
 	if (errno != EMFILE)
-		r_fail("filling the descriptor table: %s", strerror(errno));
+		FAIL("filling the descriptor table: %s", strerror(errno));
 	return old;
 }
 
@@ -475,7 +475,7 @@ free_fds(const struct rlimit *old)
 	while (nfillers > 0)
 		close(fillers[--nfillers]);
 	if (setrlimit(RLIMIT_NOFILE, old) != 0)
-		r_fail("setrlimit: %s", strerror(errno));
+		FAIL("setrlimit: %s", strerror(errno));
 }
 
 static void
@@ -489,8 +489,8 @@ case_nofile(void)
 	plant(dir, &held, &stale);
 	/* Held by a live pid, but untouched for long. */
 	snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	r_make_file(at(o, "pid.lock"), buf, 1000);
-	old_pid = r_stat(o);
+	make_lock(at(o, "pid.lock"), buf, 1000);
+	old_pid = stat_or_fail(o);
 	at(h, "held.lock");
 	at(p, "new.lock");
 
@@ -500,24 +500,24 @@ case_nofile(void)
 	rc_check = lockfile_check(o, L_PID);
 	rc_create = lockfile_create(o, 0, L_PID);
 	free_fds(&old);
-	R_CHECK_RC("create with no free descriptor", rc, L_TMPLOCK, EMFILE,
+	CHECK_RC("create with no free descriptor", rc, L_TMPLOCK, EMFILE,
 	    e);
-	R_CHECK(!r_exists(p), "lock created");
-	R_CHECK(rc_create == L_TMPLOCK, "create of a pid lock: %d",
+	CHECK(!exists(p), "lock created");
+	CHECK(rc_create == L_TMPLOCK, "create of a pid lock: %d",
 	    rc_create);
 	r_same(o, &old_pid);
 	/* Not able to read the pid is no reason to call the lock stale. */
-	R_CHECK(rc_check == 0, "lockfile_check of a live pid's lock with no "
+	CHECK(rc_check == 0, "lockfile_check of a live pid's lock with no "
 	    "free descriptor: %d", rc_check);
 
 	old = no_free_fd();
 	rc = lockfile_create(h, 0, L_PID);
 	e = errno;
 	free_fds(&old);
-	R_CHECK_RC("create of a held lock with no free descriptor", rc,
+	CHECK_RC("create of a held lock with no free descriptor", rc,
 	    L_TMPLOCK, EMFILE, e);
 	r_same(h, &held);
-	r_no_tmp(dir);
+	CHECK_NO_TMP_IN(dir);
 }
 
 /*
@@ -535,13 +535,13 @@ case_flicker(void)
 	int rc, e;
 
 	if (fails == NULL || atoi(fails) != 10)
-		r_fail("run with shim_link.so and SHIM_LINK_FAILS=10");
+		FAIL("run with shim_link.so and SHIM_LINK_FAILS=10");
 	rc = create2(at(p, "flicker.lock"), 20, 0, 0);
 	e = errno;
-	R_CHECK(rc == L_SUCCESS, "lock changing hands 10 times: %d (%s)", rc,
+	CHECK(rc == L_SUCCESS, "lock changing hands 10 times: %d (%s)", rc,
 	    strerror(e));
-	R_CHECK(lockfile_remove(p) == 0, "remove: %s", strerror(errno));
-	r_no_tmp(dir);
+	CHECK(lockfile_remove(p) == 0, "remove: %s", strerror(errno));
+	CHECK_NO_TMP_IN(dir);
 }
 
 /*
@@ -558,16 +558,16 @@ case_breakrace(void)
 	int rc;
 
 	if (getenv("SHIM_BREAK_RACE") == NULL)
-		r_fail("run with shim_link.so and SHIM_BREAK_RACE=1");
-	r_make_file(at(p, "race.lock"), "0\n", 1000);
+		FAIL("run with shim_link.so and SHIM_BREAK_RACE=1");
+	make_lock(at(p, "race.lock"), "0\n", 1000);
 	rc = lockfile_create(p, 0, 0);
-	R_CHECK(rc == L_SUCCESS, "create over a stale lock: %d (%s)", rc,
+	CHECK(rc == L_SUCCESS, "create over a stale lock: %d (%s)", rc,
 	    strerror(errno));
-	R_CHECK(!r_exists(at(note, "race.lock.taken")), "removed the lock "
+	CHECK(!exists(at(note, "race.lock.taken")), "removed the lock "
 	    "another waiter had just taken after breaking the same stale "
 	    "lock");
-	R_CHECK(lockfile_remove(p) == 0, "remove: %s", strerror(errno));
-	r_no_tmp(dir);
+	CHECK(lockfile_remove(p) == 0, "remove: %s", strerror(errno));
+	CHECK_NO_TMP_IN(dir);
 }
 
 int
@@ -578,34 +578,34 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: faults CASE DIR [DIR]\n");
 		return 2;
 	}
-	r_case = argv[1];
+	tc_set_case(argv[1]);
 	snprintf(dir, sizeof(dir), "%s", argv[2]);
-	if (strcmp(r_case, "enospc-data") == 0)
+	if (strcmp(tc_name, "enospc-data") == 0)
 		case_enospc_data();
-	else if (strcmp(r_case, "enospc-inodes") == 0)
+	else if (strcmp(tc_name, "enospc-inodes") == 0)
 		case_enospc_inodes();
-	else if (strcmp(r_case, "erofs") == 0 && argc == 4)
+	else if (strcmp(tc_name, "erofs") == 0 && argc == 4)
 		case_erofs(argv[2], argv[3]);
-	else if (strcmp(r_case, "eacces-setup") == 0)
+	else if (strcmp(tc_name, "eacces-setup") == 0)
 		case_eacces_setup();
-	else if (strcmp(r_case, "eacces") == 0)
+	else if (strcmp(tc_name, "eacces") == 0)
 		case_eacces();
-	else if (strcmp(r_case, "dirs") == 0)
+	else if (strcmp(tc_name, "dirs") == 0)
 		case_dirs();
-	else if (strcmp(r_case, "nametoolong") == 0)
+	else if (strcmp(tc_name, "nametoolong") == 0)
 		case_nametoolong();
-	else if (strcmp(r_case, "fsize") == 0)
+	else if (strcmp(tc_name, "fsize") == 0)
 		case_fsize();
-	else if (strcmp(r_case, "nofile") == 0)
+	else if (strcmp(tc_name, "nofile") == 0)
 		case_nofile();
-	else if (strcmp(r_case, "flicker") == 0)
+	else if (strcmp(tc_name, "flicker") == 0)
 		case_flicker();
-	else if (strcmp(r_case, "breakrace") == 0)
+	else if (strcmp(tc_name, "breakrace") == 0)
 		case_breakrace();
 	else {
-		fprintf(stderr, "faults: unknown case %s\n", r_case);
+		fprintf(stderr, "faults: unknown case %s\n", tc_name);
 		return 2;
 	}
-	printf("ok %s\n", r_case);
+	printf("ok %s\n", tc_name);
 	return 0;
 }

@@ -36,13 +36,13 @@ check_content(const char *path, const char *want)
 	int fd;
 
 	if ((fd = open(path, O_RDONLY)) < 0)
-		r_fail("open %s: %s", path, strerror(errno));
+		FAIL("open %s: %s", path, strerror(errno));
 	n = read(fd, got, sizeof(got) - 1);
 	close(fd);
 	if (n < 0)
-		r_fail("read %s: %s", path, strerror(errno));
+		FAIL("read %s: %s", path, strerror(errno));
 	got[n] = '\0';
-	R_CHECK(strcmp(got, want) == 0, "%s holds \"%.20s\", want \"%.20s\"",
+	CHECK(strcmp(got, want) == 0, "%s holds \"%.20s\", want \"%.20s\"",
 	    path, got, want);
 }
 
@@ -63,13 +63,13 @@ case_links(const char *a, const char *b)
 	int rc, e;
 
 	/* The premise: a hard link's two names show two inodes. */
-	r_make_file(at(buf, a, "f"), "x\n", 0);
+	make_lock(at(buf, a, "f"), "x\n", 0);
 	(void)unlink(at(buf2, a, "g"));
 	if (link(buf, at(buf2, a, "g")) != 0)
-		r_fail("link on the share: %s", strerror(errno));
-	s1 = r_stat(buf);
-	s2 = r_stat(buf2);
-	r_info("a hard link's names show inodes %lu and %lu, %lu link(s)",
+		FAIL("link on the share: %s", strerror(errno));
+	s1 = stat_or_fail(buf);
+	s2 = stat_or_fail(buf2);
+	tc_info("a hard link's names show inodes %lu and %lu, %lu link(s)",
 	    (unsigned long)s1.st_ino, (unsigned long)s2.st_ino,
 	    (unsigned long)s1.st_nlink);
 	(void)unlink(buf);
@@ -79,21 +79,21 @@ case_links(const char *a, const char *b)
 	errno = 0;
 	rc = lockfile_create(at(buf, a, "x.lock"), 0, L_PID);
 	e = errno;
-	R_CHECK(rc == L_SUCCESS, "lockfile_create on sshfs: %d (%s)", rc,
+	CHECK(rc == L_SUCCESS, "lockfile_create on sshfs: %d (%s)", rc,
 	    strerror(e));
 	check_content(at(buf2, b, "x.lock"), pid);
-	R_CHECK(lockfile_check(buf2, L_PID) == 0, "not valid through the "
+	CHECK(lockfile_check(buf2, L_PID) == 0, "not valid through the "
 	    "other mount");
 	rc = create2(buf2, 3, L_PID);
 	e = errno;
-	R_CHECK_RC("create of the held lock through the other mount", rc,
+	CHECK_RC("create of the held lock through the other mount", rc,
 	    L_MAXTRYS, EAGAIN, e);
 	check_content(buf, pid);
-	R_CHECK(lockfile_remove(buf2) == 0, "remove through the other "
+	CHECK(lockfile_remove(buf2) == 0, "remove through the other "
 	    "mount: %s", strerror(errno));
-	R_CHECK(!r_exists(buf), "lock still seen through the first mount");
-	r_no_tmp(a);
-	r_no_tmp(b);
+	CHECK(!exists(buf), "lock still seen through the first mount");
+	CHECK_NO_TMP_IN(a);
+	CHECK_NO_TMP_IN(b);
 }
 
 static void
@@ -104,12 +104,12 @@ case_refails(const char *a)
 	errno = 0;
 	rc = lockfile_create(at(buf, a, "ref.lock"), 0, 0);
 	e = errno;
-	r_info("the reference on sshfs: %d (%s), lock %s", rc, strerror(e),
-	    r_exists(buf) ? "left behind" : "not left");
-	R_CHECK(rc == L_MAXTRYS && r_exists(buf), "the reference took or "
+	tc_info("the reference on sshfs: %d (%s), lock %s", rc, strerror(e),
+	    exists(buf) ? "left behind" : "not left");
+	CHECK(rc == L_MAXTRYS && exists(buf), "the reference took or "
 	    "left no lock on sshfs: %d", rc);
 	(void)unlink(buf);
-	r_no_tmp(a);
+	CHECK_NO_TMP_IN(a);
 }
 
 static void
@@ -120,39 +120,39 @@ case_nolinks(const char *d)
 	int rc, e;
 
 	/* The premise: no hard links here. */
-	r_make_file(at(buf, d, "f"), "x\n", 0);
+	make_lock(at(buf, d, "f"), "x\n", 0);
 	(void)unlink(at(buf2, d, "g"));
 	rc = link(buf, at(buf2, d, "g"));
 	e = errno;
 	(void)unlink(buf);
-	R_CHECK(rc != 0 && e == EPERM, "link() on this file system: %d %s, "
+	CHECK(rc != 0 && e == EPERM, "link() on this file system: %d %s, "
 	    "want EPERM", rc, strerror(e));
 
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 	errno = 0;
 	rc = lockfile_create(at(buf, d, "x.lock"), 0, L_PID);
 	e = errno;
-	R_CHECK(rc == L_SUCCESS, "lockfile_create without hard links: %d %s",
+	CHECK(rc == L_SUCCESS, "lockfile_create without hard links: %d %s",
 	    rc, strerror(e));
 	check_content(buf, pid);
-	r_no_tmp(d);
-	held = r_stat(buf);
+	CHECK_NO_TMP_IN(d);
+	held = stat_or_fail(buf);
 	rc = create2(buf, 2, 0);
 	e = errno;
-	R_CHECK_RC("create of a held lock", rc, L_MAXTRYS, EAGAIN, e);
+	CHECK_RC("create of a held lock", rc, L_MAXTRYS, EAGAIN, e);
 	r_same(buf, &held);
 	check_content(buf, pid);
-	R_CHECK(lockfile_remove(buf) == 0, "remove: %s", strerror(errno));
-	R_CHECK(!r_exists(buf), "lock not removed");
+	CHECK(lockfile_remove(buf) == 0, "remove: %s", strerror(errno));
+	CHECK(!exists(buf), "lock not removed");
 
 	/* A stale lock is replaced. */
-	r_make_file(at(buf, d, "stale.lock"), "0\n", 1000);
+	make_lock(at(buf, d, "stale.lock"), "0\n", 1000);
 	rc = lockfile_create(buf, 0, 0);
-	R_CHECK(rc == L_SUCCESS, "create over a stale lock: %d %s", rc,
+	CHECK(rc == L_SUCCESS, "create over a stale lock: %d %s", rc,
 	    strerror(errno));
 	check_content(buf, "0\n");
-	R_CHECK(lockfile_remove(buf) == 0, "remove: %s", strerror(errno));
-	r_no_tmp(d);
+	CHECK(lockfile_remove(buf) == 0, "remove: %s", strerror(errno));
+	CHECK_NO_TMP_IN(d);
 }
 
 static void
@@ -165,30 +165,30 @@ case_fastwake(const char *a, const char *b)
 	/* Read once per process: set before the first call, and so before
 	 * the fork. */
 	if (setenv("LOCKFILE_FAST_WAKE", "1", 1) != 0)
-		r_fail("setenv: %s", strerror(errno));
+		FAIL("setenv: %s", strerror(errno));
 	at(buf2, b, "fw.lock");
-	R_CHECK(lockfile_create(at(buf, a, "fw.lock"), 0, 0) == L_SUCCESS,
+	CHECK(lockfile_create(at(buf, a, "fw.lock"), 0, 0) == L_SUCCESS,
 	    "lock through the first mount: %s", strerror(errno));
 	fflush(stdout);
 	if ((pid = fork()) < 0)
-		r_fail("fork: %s", strerror(errno));
+		FAIL("fork: %s", strerror(errno));
 	if (pid == 0)
 		_exit(lockfile_create(buf2, 2, 0));
 	sleep(1);
-	R_CHECK(lockfile_remove(buf) == 0, "remove: %s", strerror(errno));
-	removed = r_now();
+	CHECK(lockfile_remove(buf) == 0, "remove: %s", strerror(errno));
+	removed = now_mono();
 	if (waitpid(pid, &status, 0) != pid)
-		r_fail("waitpid: %s", strerror(errno));
-	took = r_now() - removed;
-	R_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == L_SUCCESS,
+		FAIL("waitpid: %s", strerror(errno));
+	took = now_mono() - removed;
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == L_SUCCESS,
 	    "the waiter on the other mount: status %#x", status);
-	r_info("the waiter took the lock %.1f s after its removal through "
+	tc_info("the waiter took the lock %.1f s after its removal through "
 	    "the other mount", took);
 	/* The first wait is 5 s: it ends then at the latest. */
-	R_CHECK(took < 30, "the waiter took %.1f s", took);
-	R_CHECK(lockfile_remove(buf2) == 0, "remove: %s", strerror(errno));
-	R_CHECK(!r_exists(buf), "lock still seen through the first mount");
-	r_no_tmp(a);
+	CHECK(took < 30, "the waiter took %.1f s", took);
+	CHECK(lockfile_remove(buf2) == 0, "remove: %s", strerror(errno));
+	CHECK(!exists(buf), "lock still seen through the first mount");
+	CHECK_NO_TMP_IN(a);
 }
 
 int
@@ -200,19 +200,19 @@ main(int argc, char **argv)
 		    "fastwake A B | nolinks DIR\n");
 		return 2;
 	}
-	r_case = argv[1];
-	if (strcmp(r_case, "links") == 0 && argc == 4)
+	tc_set_case(argv[1]);
+	if (strcmp(tc_name, "links") == 0 && argc == 4)
 		case_links(argv[2], argv[3]);
-	else if (strcmp(r_case, "refails") == 0)
+	else if (strcmp(tc_name, "refails") == 0)
 		case_refails(argv[2]);
-	else if (strcmp(r_case, "fastwake") == 0 && argc == 4)
+	else if (strcmp(tc_name, "fastwake") == 0 && argc == 4)
 		case_fastwake(argv[2], argv[3]);
-	else if (strcmp(r_case, "nolinks") == 0)
+	else if (strcmp(tc_name, "nolinks") == 0)
 		case_nolinks(argv[2]);
 	else {
-		fprintf(stderr, "netfs: unknown case %s\n", r_case);
+		fprintf(stderr, "netfs: unknown case %s\n", tc_name);
 		return 2;
 	}
-	printf("ok netfs %s\n", r_case);
+	printf("ok netfs %s\n", tc_name);
 	return 0;
 }
