@@ -19,6 +19,16 @@ impl Scratch {
     fn lock(&self) -> PathBuf {
         self.path("mbox.lock")
     }
+    /// Lock "mbox" (with flock or without) on the real clock, waiting
+    /// only as `pacer` pretends to.
+    fn lock_paced(
+        &self,
+        flock: bool,
+        patience: Patience,
+        pacer: &mut FakePacer,
+    ) -> Result<MboxLock, MboxError> {
+        MboxLock::lock_with(self.mbox(), &opts(flock, patience), &SystemClock, pacer)
+    }
 }
 
 /// Pretends to wait: time moves on by the pause; `hook` runs after each
@@ -103,13 +113,9 @@ fn no_wait_fails_at_once_on_a_busy_dotlock_and_lets_go_of_the_flock() {
     let s = Scratch::new();
     foreign_lock(&s.lock());
     let mut pacer = FakePacer::default();
-    let e = MboxLock::lock_with(
-        s.mbox(),
-        &opts(true, Patience::NoWait),
-        &SystemClock,
-        &mut pacer,
-    )
-    .unwrap_err();
+    let e = s
+        .lock_paced(true, Patience::NoWait, &mut pacer)
+        .unwrap_err();
     assert_eq!(e.stage, Stage::DotLock);
     assert!(e.is_busy(), "{e}");
     assert_eq!(e.error.errno, Some(Errno::EAGAIN));
@@ -124,23 +130,13 @@ fn no_wait_fails_at_once_on_a_busy_flock_before_the_dotlock() {
     fs::write(s.mbox(), "").unwrap();
     let _other = Flock::lock(File::open(s.mbox()).unwrap(), FlockArg::LockExclusive).unwrap();
     let mut pacer = FakePacer::default();
-    let e = MboxLock::lock_with(
-        s.mbox(),
-        &opts(true, Patience::NoWait),
-        &SystemClock,
-        &mut pacer,
-    )
-    .unwrap_err();
+    let e = s
+        .lock_paced(true, Patience::NoWait, &mut pacer)
+        .unwrap_err();
     assert_eq!((e.stage, e.is_busy()), (Stage::Flock, true));
     assert!(!s.lock().exists());
     // -L: the flock is not asked for, so the same call succeeds.
-    let held = MboxLock::lock_with(
-        s.mbox(),
-        &opts(false, Patience::NoWait),
-        &SystemClock,
-        &mut pacer,
-    )
-    .unwrap();
+    let held = s.lock_paced(false, Patience::NoWait, &mut pacer).unwrap();
     assert!(s.lock().exists());
     drop(held);
     assert!(!s.lock().exists());
@@ -185,13 +181,9 @@ fn a_changing_mailbox_keeps_the_foreign_dotlock() {
         })),
         ..FakePacer::default()
     };
-    let e = MboxLock::lock_with(
-        s.mbox(),
-        &opts(true, Patience::Upto(Duration::from_secs(90))),
-        &SystemClock,
-        &mut pacer,
-    )
-    .unwrap_err();
+    let e = s
+        .lock_paced(true, Patience::Upto(Duration::from_secs(90)), &mut pacer)
+        .unwrap_err();
     assert_eq!((e.stage, e.is_busy()), (Stage::DotLock, true), "{e}");
     assert!(pacer.now >= Duration::from_secs(90), "{:?}", pacer.now);
     assert_eq!(fs::read_to_string(s.lock()).unwrap(), "0\n");
@@ -216,13 +208,9 @@ fn a_refreshed_foreign_dotlock_is_kept() {
         })),
         ..FakePacer::default()
     };
-    let e = MboxLock::lock_with(
-        s.mbox(),
-        &opts(true, Patience::Upto(Duration::from_secs(70))),
-        &SystemClock,
-        &mut pacer,
-    )
-    .unwrap_err();
+    let e = s
+        .lock_paced(true, Patience::Upto(Duration::from_secs(70)), &mut pacer)
+        .unwrap_err();
     assert!(e.is_busy(), "{e}");
     assert!(s.lock().exists());
 }
@@ -233,13 +221,9 @@ fn without_flock_the_quiet_rule_does_not_apply() {
     fs::write(s.mbox(), "").unwrap();
     foreign_lock(&s.lock());
     let mut pacer = FakePacer::default();
-    let e = MboxLock::lock_with(
-        s.mbox(),
-        &opts(false, Patience::Upto(Duration::from_secs(90))),
-        &SystemClock,
-        &mut pacer,
-    )
-    .unwrap_err();
+    let e = s
+        .lock_paced(false, Patience::Upto(Duration::from_secs(90)), &mut pacer)
+        .unwrap_err();
     assert_eq!((e.stage, e.is_busy()), (Stage::DotLock, true), "{e}");
     assert_eq!(fs::read_to_string(s.lock()).unwrap(), "0\n");
 }
@@ -260,13 +244,9 @@ fn the_flock_is_let_go_while_the_dotlock_stays_busy() {
         })),
         ..FakePacer::default()
     };
-    let e = MboxLock::lock_with(
-        s.mbox(),
-        &opts(true, Patience::Upto(Duration::from_secs(25))),
-        &SystemClock,
-        &mut pacer,
-    )
-    .unwrap_err();
+    let e = s
+        .lock_paced(true, Patience::Upto(Duration::from_secs(25)), &mut pacer)
+        .unwrap_err();
     assert!(e.is_busy(), "{e}");
     let free_at = free_at.borrow();
     // Let go after each FLOCK_HOLD: about 10 s and 20 s.
