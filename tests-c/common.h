@@ -605,4 +605,78 @@ is_unprivileged_run(int argc, char **argv)
 	return argc == 3 && strcmp(argv[1], TC_UNPRIV_ARG) == 0;
 }
 
+/*
+ * The EACCES cases: make the scratch folder "ro" holding "ro/<name>" (a
+ * fresh lock "0\n" when with_lock), make the folder read-only, and run
+ * fn on that path as uid 65534 when root, else in this process.  Fails
+ * unless fn returned 0, or if a temporary file is left in the folder.
+ * Call it first thing in main, with main's argv: in the unprivileged run
+ * it only runs fn and exits.
+ */
+TC_UNUSED static void
+tc_in_readonly_dir(int argc, char **argv, const char *name, int with_lock,
+    int (*fn)(const char *path))
+{
+	char dir[TC_PATH], path[TC_PATH + 64];
+	int status;
+
+	if (is_unprivileged_run(argc, argv))
+		exit(fn(argv[2]));
+	if (mkdir(tpath(dir, "ro"), 0755) != 0)
+		FAIL("mkdir: %s", strerror(errno));
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (with_lock)
+		make_lock(path, "0\n", 0);
+	if (chmod(dir, 0555) != 0)
+		FAIL("chmod: %s", strerror(errno));
+	status = run_unprivileged(path);
+	if (status < 0)
+		status = fn(path);
+	if (status == EXIT_SKIP)
+		exit(EXIT_SKIP);
+	CHECK(status == 0, "unprivileged part failed");
+	CHECK_NO_TMP_IN(dir);
+}
+
+struct tc_call {
+	const char *what;
+	int (*fn)(void *);
+	void *arg;
+	int want_rc, want_errno;
+};
+
+TC_UNUSED static int
+tc_call_child(void *p)
+{
+	const struct tc_call *c = p;
+	int rc, e;
+
+	errno = 0;
+	rc = c->fn(c->arg);
+	e = errno;
+	if (rc != c->want_rc || e != c->want_errno) {
+		printf("# %s returned %d errno %d (%s)\n", c->what, rc, e,
+		    strerror(e));
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The calls that crash the reference: fn(arg) runs in a child, so that a
+ * crash is reported as a failure; it must return want_rc and leave errno
+ * want_errno (errno is 0 before the call).
+ */
+TC_UNUSED static void
+tc_call_in_child(const char *what, int (*fn)(void *), void *arg,
+    int want_rc, int want_errno)
+{
+	struct tc_call c = { what, fn, arg, want_rc, want_errno };
+	int status = run_in_child(tc_call_child, &c);
+
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "%s: %s, want %d errno %d (%s)", what, status_str(status),
+	    want_rc, want_errno, strerror(want_errno));
+}
+
 #endif /* TESTS_C_COMMON_H */

@@ -5,33 +5,17 @@
  */
 #include "common.h"
 
-#define CALL	"lockfile_remove(NULL)"
-
 static int
 call(void *arg)
 {
-	int rc, e;
-
 	(void)arg;
-	errno = 0;
-	rc = lockfile_remove(NULL);
-	e = errno;
-	if (rc != -1 || e != EINVAL) {
-		printf("# " CALL " returned %d errno %d (%s)\n", rc, e,
-		    strerror(e));
-		return 1;
-	}
-	return 0;
+	return lockfile_remove(NULL);
 }
 
 int
 main(void)
 {
-	int status;
-
 	TEST_BEGIN();
-	status = run_in_child(call, NULL);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    CALL ": %s, want -1/EINVAL", status_str(status));
+	tc_call_in_child("lockfile_remove(NULL)", call, NULL, -1, EINVAL);
 	PASS();
 }

@@ -23,24 +23,7 @@ unprivileged(const char *lock)
 int
 main(int argc, char **argv)
 {
-	char dir[TC_PATH], lock[TC_PATH];
-	int status;
-
 	TEST_BEGIN();
-	if (is_unprivileged_run(argc, argv))
-		return unprivileged(argv[2]);
-
-	if (mkdir(tpath(dir, "ro"), 0755) != 0)
-		FAIL("mkdir: %s", strerror(errno));
-	tpath(lock, "ro/mbox.lock");
-	make_lock(lock, "0\n", 0);
-	if (chmod(dir, 0555) != 0)
-		FAIL("chmod: %s", strerror(errno));
-	status = run_unprivileged(lock);
-	if (status < 0)
-		status = unprivileged(lock);
-	if (status == EXIT_SKIP)
-		exit(EXIT_SKIP);
-	CHECK(status == 0, "unprivileged part failed");
+	tc_in_readonly_dir(argc, argv, "mbox.lock", 1, unprivileged);
 	PASS();
 }
