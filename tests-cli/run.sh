@@ -252,6 +252,7 @@ t cmd-sees-the-lock      root both  0 ''                     '$DL -P t.lock sh -
 t cmd-sigint-parent      root both  5 ''                     '$DL -P t.lock sh -c "kill -INT \$PPID; sleep 1; exit 5"'      '[ ! -e t.lock ]'
 t cmd-sigint-child       root both  130 ''                   '$DL -P t.lock sh -c "kill -INT \$\$; sleep 1"'                '[ ! -e t.lock ]'
 t cmd-pipe-ignored       root both  7 ''                     'trap "" PIPE; $DL -P t.lock sh -c "kill -PIPE \$\$; exit 7"'        '[ ! -e t.lock ]'
+t cmd-hup-ignored        root both  7 ''                     'trap "" HUP; $DL -P t.lock sh -c "kill -HUP \$\$; exit 7"'          '[ ! -e t.lock ]'
 t cmd-hup-parent         root both  5 ''                     '$DL -P t.lock sh -c "kill -HUP \$PPID; sleep 1; exit 5"'      '[ ! -e t.lock ]'
 t cmd-alarm-touches      root both  0 ''                     '$DL -P t.lock sh -c "touch -d \"1 hour ago\" t.lock; kill -ALRM \$PPID; sleep 1; [ \$(( \$(date +%s) - \$(stat -c %Y t.lock) )) -lt 60 ]"' ''
 t cmd-p-no-touch         root both  0 ''                     '$DL -P -p t.lock sh -c "touch -d \"1 hour ago\" t.lock; kill -ALRM \$PPID; sleep 1; [ \$(( \$(date +%s) - \$(stat -c %Y t.lock) )) -gt 3000 ]"' ''
@@ -261,6 +262,7 @@ t wait-term-cleans-up    root both  143 'echo 0 >t.lock'     '$DL -r 3 t.lock & 
 t wait-hup-cleans-up     root both  129 'echo 0 >t.lock'     '$DL -r 3 t.lock & p=$!; sleep 1; no_tmp && exit 90; kill -HUP $p; wait $p; r=$?; no_tmp || exit 91; exit $r' ''
 t wait-pipe-cleans-up    root both  141 'echo 0 >t.lock'     '$DL -r 3 t.lock & p=$!; sleep 1; no_tmp && exit 90; kill -PIPE $p; wait $p; r=$?; no_tmp || exit 91; exit $r' ''
 t wait-pipe-ignored      root both  0 'echo 0 >t.lock'       'trap "" PIPE; $DL -r 1 t.lock & p=$!; sleep 1; kill -PIPE $p; sleep 0.5; gone $p && exit 90; rm t.lock; wait $p' '[ -f t.lock ] && no_tmp'
+t wait-hup-ignored       root both  0 'echo 0 >t.lock'       'trap "" HUP; $DL -r 1 t.lock & p=$!; sleep 1; kill -HUP $p; sleep 0.5; gone $p && exit 90; rm t.lock; wait $p' '[ -f t.lock ] && no_tmp'
 t wait-parent-gone       root both  0 'echo 0 >t.lock'       'sh -c "\$DL -i 1 -r 20 t.lock & echo \$! >pid; sleep 1"; sleep 2.5; gone $(cat pid) && no_tmp'       ''
 
 t bad-retries            root both  5 ''                     '$DL -r -2 t.lock'                                             '[ -s $ERR ] && [ ! -e t.lock ]'
