@@ -32,7 +32,7 @@ fn generate(root: &Path, out: &Path, name: &str, sources: &[&str]) {
 /// name found first on the search path turns the request into the static
 /// archive that `gcc -static-libgcc` uses. The programs then need only
 /// libc, and a dotlockfile start no longer loads a second shared object
-/// (a fifth of the start-up time of a `dotlockfile -l`/`-u` pair).
+/// (about a tenth of the time of a `dotlockfile -l`/`-u` pair).
 fn static_libgcc_for_programs(out: &Path) {
     let linux_gnu = env::var("CARGO_CFG_TARGET_OS").is_ok_and(|v| v == "linux")
         && env::var("CARGO_CFG_TARGET_ENV").is_ok_and(|v| v == "gnu");

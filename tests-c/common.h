@@ -36,6 +36,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -511,6 +512,29 @@ get_create2(void)
 		return (tc_create2_fn)sym;
 	/* Linked statically: the weak reference is resolved. */
 	return lockfile_create2;
+}
+
+/*
+ * Take lock as a busy contender: with create2 (lockfile_create2, when the
+ * library has it) retry at interval 0 up to a million times; without it,
+ * call lockfile_create(lock, 0, 0) until it stops saying L_MAXTRYS.
+ */
+TC_UNUSED static int
+tc_take_busy(const char *lock, tc_create2_fn create2)
+{
+	struct __lockargs args;
+	int rc;
+
+	args.interval = 0;
+	for (;;) {
+		if (create2 != NULL)
+			return create2(lock, 1000000, __L_INTERVAL, &args,
+			    sizeof(args));
+		rc = lockfile_create(lock, 0, 0);
+		if (rc != L_MAXTRYS)
+			return rc;
+		sched_yield();
+	}
 }
 
 /*

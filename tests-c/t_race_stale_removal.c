@@ -13,7 +13,6 @@
  */
 #include "common.h"
 
-#include <sched.h>
 #include <sys/mman.h>
 
 #define PROCS	3
@@ -29,25 +28,6 @@ struct shared {
 static char lock[TC_PATH], counter[TC_PATH];
 static tc_create2_fn create2;
 static struct shared *shm;
-
-static int
-take(void)
-{
-	struct __lockargs args;
-	int rc;
-
-	args.interval = 0;
-	for (;;) {
-		if (create2 != NULL)
-			rc = create2(lock, 1000000, __L_INTERVAL, &args,
-			    sizeof(args));
-		else
-			rc = lockfile_create(lock, 0, 0);
-		if (rc != L_MAXTRYS || create2 != NULL)
-			return rc;
-		sched_yield();
-	}
-}
 
 static void
 die(const char *what)
@@ -72,7 +52,7 @@ worker(void)
 	if ((fd = open(counter, O_RDWR | O_CLOEXEC)) < 0)
 		die("open counter");
 	for (i = 0; i < ROUNDS; i++) {
-		if ((rc = take()) != L_SUCCESS) {
+		if ((rc = tc_take_busy(lock, create2)) != L_SUCCESS) {
 			printf("# %s: lockfile_create returned %d\n", tc_name,
 			    rc);
 			die("lockfile_create");

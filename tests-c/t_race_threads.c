@@ -29,25 +29,6 @@ record(const char *fmt, int a, int b)
 	pthread_mutex_unlock(&err_mutex);
 }
 
-static int
-take(void)
-{
-	struct __lockargs args;
-	int rc;
-
-	args.interval = 0;
-	for (;;) {
-		if (create2 != NULL)
-			rc = create2(lock, 1000000, __L_INTERVAL, &args,
-			    sizeof(args));
-		else
-			rc = lockfile_create(lock, 0, 0);
-		if (rc != L_MAXTRYS || create2 != NULL)
-			return rc;
-		sched_yield();
-	}
-}
-
 static void *
 worker(void *arg)
 {
@@ -55,7 +36,7 @@ worker(void *arg)
 
 	(void)arg;
 	for (i = 0; i < ROUNDS; i++) {
-		if ((rc = take()) != L_SUCCESS) {
+		if ((rc = tc_take_busy(lock, create2)) != L_SUCCESS) {
 			record("lockfile_create returned %d (errno %d %s)",
 			    rc, errno);
 			return NULL;

@@ -112,14 +112,21 @@ fn fcntl_lock(file: &File) -> Result<(), Errno> {
     fcntl(file, FcntlArg::F_SETLK(&fl)).map(drop)
 }
 
-/// Whether this process (not the one running dotlock) gets an fcntl lock.
-fn fcntl_free(mbox: &Path) -> bool {
+/// The mailbox opened for writing, with this process's fcntl lock on it
+/// if it could take one (closing the file releases it).
+fn fcntl_locked(mbox: &Path) -> (File, Result<(), Errno>) {
     let f = OpenOptions::new()
         .read(true)
         .write(true)
         .open(mbox)
         .unwrap();
-    fcntl_lock(&f).is_ok()
+    let locked = fcntl_lock(&f);
+    (f, locked)
+}
+
+/// Whether this process (not the one running dotlock) gets an fcntl lock.
+fn fcntl_free(mbox: &Path) -> bool {
+    fcntl_locked(mbox).1.is_ok()
 }
 
 struct Running {
@@ -245,12 +252,8 @@ fn no_wait_fails_at_once_if_the_dotlock_is_busy_and_lets_go_of_the_flock() {
 #[test]
 fn no_wait_fails_at_once_if_the_fcntl_lock_is_busy_and_releases_the_rest() {
     let s = Scratch::new();
-    let f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(s.mbox())
-        .unwrap();
-    fcntl_lock(&f).unwrap();
+    let (f, locked) = fcntl_locked(&s.mbox());
+    locked.unwrap();
     let o = run(dotlock(&["-PW"], &s.mbox(), &["true"]));
     assert_eq!(o.status.code(), Some(EX_TEMPFAIL));
     assert!(
@@ -284,12 +287,8 @@ fn waits_for_a_busy_flock() {
 #[test]
 fn waits_for_a_busy_fcntl_lock() {
     let s = Scratch::new();
-    let f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(s.mbox())
-        .unwrap();
-    fcntl_lock(&f).unwrap();
+    let (f, locked) = fcntl_locked(&s.mbox());
+    locked.unwrap();
     let ran = s.path("ran");
     let mut child = dotlock(&["-P"], &s.mbox(), &["touch", ran.to_str().unwrap()])
         .spawn()
