@@ -177,8 +177,13 @@ $(B)/tests-c/static/%: tests-c/%.c tests-c/common.h $(STATIC)
 
 check-c: $(addprefix $(B)/tests-c/shared/,$(CTESTS)) \
 		$(addprefix $(B)/tests-c/static/,$(CTESTS))
-	LD_LIBRARY_PATH=$(B) tests-c/run.sh $(B)/tests-c/shared
-	tests-c/run.sh $(B)/tests-c/static
+	@# The two runs at once (most of their time is sleeping); each
+	@# prints its own output and tally when it is done.
+	LD_LIBRARY_PATH=$(B) tests-c/run.sh $(B)/tests-c/shared \
+		>$(B)/tests-c/shared.log 2>&1 & so=$$!; \
+	tests-c/run.sh $(B)/tests-c/static >$(B)/tests-c/static.log 2>&1 \
+		|| rc=$$?; wait $$so || rc=$$?; \
+	cat $(B)/tests-c/shared.log $(B)/tests-c/static.log; exit $${rc:-0}
 
 check-c-valgrind: $(addprefix $(B)/tests-c/shared/,$(CTESTS))
 	@if [ -z "$(VALGRIND_CMD)" ]; then \
