@@ -35,11 +35,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nix::fcntl::{FcntlArg, Flock, FlockArg, fcntl};
-use nix::sys::stat::{FileStat, lstat, stat};
-use nix::unistd::unlink;
 
 use crate::error::{Errno, LCode, LockError};
-use crate::lock::{self, Clock, Options, PidMode, Schedule, SystemClock, Wait, Waiter};
+use crate::lock::{
+    self, Broken, Clock, FileId, Options, PidMode, Schedule, SystemClock, Wait, Waiter,
+};
 
 /// A foreign dot-lock is stale when neither it nor the mailbox changed for
 /// this long while we held the flock.
@@ -209,32 +209,11 @@ pub struct MboxLock {
     /// flock; dropping it unlocks.
     flock: Option<Flock<File>>,
     dotlock: PathBuf,
-    /// Our dot-lock as we last left it.
-    id: Cell<Option<LockId>>,
+    /// Our dot-lock as we last left it (a file that took its name
+    /// differs at least in its ctime; our own touches refresh this).
+    id: Cell<Option<FileId>>,
     fcntl: bool,
     released: bool,
-}
-
-/// What tells our dot-lock from a file that took its name: the inode, and
-/// its ctime (a new file may get the inode number of a removed one).
-/// Refreshed after each of our own touches, which move the ctime.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct LockId {
-    dev: u64,
-    ino: u64,
-    ctime: i64,
-    ctime_nsec: i64,
-}
-
-impl LockId {
-    fn of(path: &Path) -> Option<LockId> {
-        lstat(path).ok().map(|st| LockId {
-            dev: st.st_dev,
-            ino: st.st_ino,
-            ctime: st.st_ctime,
-            ctime_nsec: st.st_ctime_nsec,
-        })
-    }
 }
 
 /// The dot-lock of a mailbox: its path with `.lock` added.
@@ -338,7 +317,7 @@ impl MboxLock {
             Err(_) if cycle_over && !past(deadline, pacer) => return Ok(None),
             Err(e) => return Err(MboxError::new(Stage::DotLock, e)),
         }
-        let id = Cell::new(LockId::of(&dotlock));
+        let id = Cell::new(FileId::lstat(&dotlock));
         let mut held = MboxLock {
             file,
             flock,
@@ -388,7 +367,7 @@ impl MboxLock {
 
     /// Whether the dot-lock is still ours.
     pub fn state(&self) -> Held {
-        match (self.id.get(), LockId::of(&self.dotlock)) {
+        match (self.id.get(), FileId::lstat(&self.dotlock)) {
             (_, None) => Held::Removed,
             (Some(ours), Some(now)) if ours == now => Held::Ours,
             (_, Some(_)) => Held::Replaced,
@@ -400,7 +379,7 @@ impl MboxLock {
         let held = self.state();
         if held == Held::Ours {
             lock::touch(&self.dotlock)?;
-            self.id.set(LockId::of(&self.dotlock));
+            self.id.set(FileId::lstat(&self.dotlock));
         }
         Ok(held)
     }
@@ -551,33 +530,11 @@ fn take_fcntl(
     }
 }
 
-/// What identifies a version of a file: it changed if any of these did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Version {
-    dev: u64,
-    ino: u64,
-    size: i64,
-    mtime: i64,
-    mtime_nsec: i64,
-}
-
-impl Version {
-    fn of(st: &FileStat) -> Version {
-        Version {
-            dev: st.st_dev,
-            ino: st.st_ino,
-            size: st.st_size,
-            mtime: st.st_mtime,
-            mtime_nsec: st.st_mtime_nsec,
-        }
-    }
-}
-
 /// The stale rule of SPEC §7: a dot-lock is broken when neither it nor the
 /// mailbox changed for [`STALE_QUIET`] while we held the flock.
 #[derive(Debug, Default)]
 struct StaleWatch {
-    seen: Option<(Option<Version>, Option<Version>)>,
+    seen: Option<(Option<FileId>, Option<FileId>)>,
     since: Duration,
 }
 
@@ -585,8 +542,8 @@ impl StaleWatch {
     /// Look again; remove the lock if it has been quiet long enough.
     /// Returns whether it was removed.
     fn observe(&mut self, lock: &Path, mbox: &Path, now: Duration) -> bool {
-        let lock_v = lstat(lock).ok().map(|st| Version::of(&st));
-        let mbox_v = stat(mbox).ok().map(|st| Version::of(&st));
+        let lock_v = FileId::lstat(lock);
+        let mbox_v = FileId::stat(mbox);
         let snap = (lock_v, mbox_v);
         if self.seen != Some(snap) {
             self.seen = Some(snap);
@@ -600,11 +557,10 @@ impl StaleWatch {
             return false;
         }
         self.seen = None;
-        // Remove it only if it still is the file that was quiet.
-        match lstat(lock) {
-            Ok(st) if Version::of(&st) == lock_v => matches!(unlink(lock), Ok(())),
-            _ => false,
-        }
+        // The core's guarded break: only if it still is the file that was
+        // quiet, and never while another breaker (this rule's or the
+        // core's) is removing it (SPEC §2.7 "two breakers").
+        matches!(lock::break_stale(lock, &lock_v), Ok(Broken::Removed))
     }
 }
 

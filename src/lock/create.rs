@@ -13,35 +13,13 @@ use nix::unistd::{close, gethostname, getpid, getppid, gettid, linkat, unlink, w
 use super::check::{Verdict, inspect};
 use super::cpath::{Bytes, CPathBuf};
 use super::schedule::{Clock, Wait, Waiter};
+use super::stale::{FileId, break_stale};
 use super::tmpname::{short_host, tmp_name_in};
 use super::{Options, PidMode};
 use crate::error::{Errno, LCode, LockError};
 
 /// How many times in a row lstat() of the lock may fail before we give up.
 const MAX_STAT_FAILURES: u32 = 6;
-
-/// What makes a lock the same file as before: a stale lock is removed only
-/// if it still is the file that was judged (SPEC §2.7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Identity {
-    dev: u64,
-    ino: u64,
-    mtime: i64,
-    mtime_nsec: i64,
-    symlink: bool,
-}
-
-impl Identity {
-    fn of(st: &FileStat) -> Identity {
-        Identity {
-            dev: st.st_dev,
-            ino: st.st_ino,
-            mtime: st.st_mtime,
-            mtime_nsec: st.st_mtime_nsec,
-            symlink: st.st_mode & libc::S_IFMT == libc::S_IFLNK,
-        }
-    }
-}
 
 fn path_of(bytes: &[u8]) -> &Path {
     Path::new(OsStr::from_bytes(bytes))
@@ -302,73 +280,34 @@ fn attempts(
 ///
 /// we fix (SPEC §2.7): the reference judged by name and unlinked by name,
 /// so a lock that vanished counted as stale and the lock that replaced it
-/// was removed (tests: t_race_stale_removal, lock::tests).
+/// was removed (tests: t_race_stale_removal, lock::tests); and two
+/// breakers of one stale lock could remove each other's new lock (see
+/// [`break_stale`]).
 fn break_if_stale(
     lock: &Path,
     seen: &FileStat,
     use_pid: bool,
     clock: &dyn Clock,
 ) -> Result<bool, LockError> {
-    let seen = Identity::of(seen);
+    let seen = FileId::of(seen);
     let found = inspect(lock, use_pid, clock);
     match found.verdict {
         Verdict::Valid => return Ok(false),
         // A dangling symlink (or a loop) cannot be followed: stale, as in
         // the reference. Anything else that vanished was released.
-        Verdict::Absent if !seen.symlink => return Ok(true),
+        Verdict::Absent if !seen.is_symlink() => return Ok(true),
         Verdict::Absent | Verdict::Stale => {}
     }
     // The file read must be the one lstat() saw (for a symlink, its target
-    // was read; its own identity is checked below).
-    if !seen.symlink && found.opened.is_some_and(|id| id != (seen.dev, seen.ino)) {
+    // was read; its own identity is checked by the break).
+    if !seen.is_symlink() && found.opened.is_some_and(|id| id != seen.file()) {
         return Ok(true);
     }
-    // Held while the lock is checked once more and removed.
-    let Some(_breaking) = break_guard(lock, &seen) else {
-        return Ok(true);
-    };
-    match lstat(lock) {
-        Ok(now) if Identity::of(&now) == seen => {}
-        _ => return Ok(true),
-    }
-    match unlink(lock) {
-        Ok(()) | Err(Errno::ENOENT) => Ok(true),
+    match break_stale(lock, &seen) {
+        // Removed, or changed meanwhile, or another breaker's turn: in
+        // each case the next attempt decides.
+        Ok(_) => Ok(true),
         // we fix: the reference leaves its temporary file behind here.
         Err(e) => Err(LockError::new(LCode::RmStale, e)),
-    }
-}
-
-/// we fix (SPEC §2.7): between the last lstat() and the unlink() another
-/// waiter may break the same stale lock and take a new one, which the
-/// unlink() would then remove: two holders. So breakers take turns: each
-/// holds an exclusive flock on the stale file itself while it checks and
-/// removes it, and one that finds the flock taken retries (a lock of a
-/// dead holder changes only through a breaker). Tests: tests-sys/rel/faults.c
-/// breakrace (exact), tests-sys/rel/crash.c pid (about one run in seven
-/// failed without it).
-///
-/// `None`: retry, the file changed or another process is breaking it.
-/// `Some(None)`: no flock to be had (a symlink, an unreadable file, a file
-/// system without flock): go on unserialized, as before.
-fn break_guard(lock: &Path, seen: &Identity) -> Option<Option<std::os::fd::OwnedFd>> {
-    if seen.symlink {
-        return Some(None);
-    }
-    let flags = OFlag::O_RDONLY
-        | OFlag::O_CLOEXEC
-        | OFlag::O_NOCTTY
-        | OFlag::O_NONBLOCK
-        | OFlag::O_NOFOLLOW;
-    let Ok(fd) = open(lock, flags, Mode::empty()) else {
-        return Some(None);
-    };
-    match nix::sys::stat::fstat(&fd) {
-        Ok(st) if (st.st_dev, st.st_ino) == (seen.dev, seen.ino) => {}
-        _ => return None,
-    }
-    match crate::sys::try_flock(std::os::fd::AsFd::as_fd(&fd)) {
-        Ok(()) => Some(Some(fd)),
-        Err(Errno::EWOULDBLOCK) => None,
-        Err(_) => Some(None),
     }
 }

@@ -10,6 +10,7 @@ mod check;
 mod cpath;
 mod create;
 mod schedule;
+mod stale;
 mod tmpname;
 mod wake;
 
@@ -25,6 +26,9 @@ pub use check::{
 };
 pub use create::create_with;
 pub use schedule::{Clock, MAX_SLEEP, SLEEP_STEP, Schedule, Sleeper, SystemClock, Wait, Waiter};
+#[cfg(test)]
+pub(crate) use stale::seam;
+pub(crate) use stale::{Broken, FileId, break_stale};
 pub use tmpname::{PATH_MAX, TMP_NAME_MAX, TMP_PREFIX, TMP_RESERVE, tmp_name};
 pub use wake::FastWake;
 

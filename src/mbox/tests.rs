@@ -4,6 +4,7 @@
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
+use std::rc::Rc;
 
 use filetime::{FileTime, set_file_mtime};
 
@@ -159,6 +160,75 @@ fn quiet_foreign_dotlock_is_broken_after_thirty_seconds_under_flock() {
         pacer.now
     );
     assert_ne!(fs::metadata(s.lock()).unwrap().ino(), foreign_ino);
+    assert_eq!(held.unlock(), Ok(Held::Ours));
+}
+
+/// Two breakers of one quiet dot-lock, as two `dotlock`s whose flocks do
+/// not exclude each other (two NFS clients that keep flock locally): the
+/// second one comes at the first one's last moment, between its last
+/// check of the name and its removal, and breaks the same stale lock the
+/// same way. It must find the stale file taken and leave it; otherwise it
+/// would take a new lock that the first one then removes.
+#[test]
+fn a_second_breaker_at_the_last_moment_leaves_the_stale_dotlock() {
+    let s = Scratch::new();
+    fs::write(s.mbox(), "From x\n").unwrap();
+    foreign_lock(&s.lock());
+    let stale = FileId::lstat(&s.lock()).unwrap();
+    let report = Rc::new(Cell::new(None));
+    let seen = report.clone();
+    let took = s.path("second.took");
+    let note = took.clone();
+    lock::seam::at_next_unlink(move |path| {
+        let broken = lock::break_stale(path, &stale);
+        if broken == Ok(Broken::Removed) {
+            // The second breaker's own lock, and a note that it has it.
+            fs::write(path, "1\n").unwrap();
+            fs::write(&note, "").unwrap();
+        }
+        seen.set(Some(broken));
+    });
+    let mut pacer = FakePacer::default();
+    let o = opts(true, Patience::Upto(Duration::from_secs(120)));
+    let held = MboxLock::lock_with(s.mbox(), &o, &SystemClock, &mut pacer).unwrap();
+    assert_eq!(
+        report.get(),
+        Some(Ok(Broken::Busy)),
+        "the second breaker was not kept out"
+    );
+    assert!(!took.exists(), "two breakers took the dot-lock");
+    assert_eq!(held.state(), Held::Ours);
+    assert_eq!(held.unlock(), Ok(Held::Ours));
+}
+
+/// While another breaker holds the stale dot-lock (the core's guard: an
+/// exclusive flock on the stale file itself), the quiet rule leaves it
+/// alone however long it stays quiet; the other breaker then removes it.
+#[test]
+fn a_dotlock_another_breaker_holds_is_left_alone() {
+    let s = Scratch::new();
+    fs::write(s.mbox(), "From x\n").unwrap();
+    foreign_lock(&s.lock());
+    let stale_ino = fs::metadata(s.lock()).unwrap().ino();
+    // The other breaker's guard, taken as the core takes it.
+    let other = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(s.lock())
+        .unwrap();
+    let other = Flock::lock(other, FlockArg::LockExclusiveNonblock).unwrap();
+    let mut pacer = FakePacer::default();
+    let e = s
+        .lock_paced(true, Patience::Upto(Duration::from_secs(75)), &mut pacer)
+        .unwrap_err();
+    assert_eq!((e.stage, e.is_busy()), (Stage::DotLock, true), "{e}");
+    assert!(pacer.now >= Duration::from_secs(75), "{:?}", pacer.now);
+    assert_eq!(fs::metadata(s.lock()).unwrap().ino(), stale_ino);
+    drop(other);
+    // Its turn over, the rule applies again.
+    let o = opts(true, Patience::Upto(Duration::from_secs(120)));
+    let held = MboxLock::lock_with(s.mbox(), &o, &SystemClock, &mut pacer).unwrap();
+    assert_ne!(fs::metadata(s.lock()).unwrap().ino(), stale_ino);
     assert_eq!(held.unlock(), Ok(Held::Ours));
 }
 
