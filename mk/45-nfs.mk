@@ -8,11 +8,13 @@
 # names a built program, or FUSE_NFS_SRC=/path/to/fuse-nfs-VERSION.tar.gz
 # (or its unpacked folder) is built here, in $(B)/fuse-nfs, with libnfs
 # and libfuse (packages libnfs-dev, libfuse-dev, autoconf, automake,
-# libtool). Without either the test prints SKIP.
+# libtool). By default the source is the tarball in ../shared/netfs/ beside
+# the checkout, where the project keeps it. Without any the test prints
+# SKIP.
 
 NFS       := $(B)/nfs
 NFS_PROGS := $(NFS)/nfs $(REL)/contend $(REL_REF)/contend $(DOTLOCKFILE)
-FUSE_NFS_SRC ?=
+FUSE_NFS_SRC ?= $(firstword $(wildcard ../shared/netfs/fuse-nfs-*.tar.gz))
 FUSE_NFS_BUILT := $(B)/fuse-nfs/fuse/fuse-nfs
 FUSE_NFS  ?= $(if $(FUSE_NFS_SRC),$(abspath $(FUSE_NFS_BUILT)))
 
