@@ -1,9 +1,9 @@
-# Drop-in proof against code nobody here wrote (tests-diff/, README
+# Drop-in proof against code nobody here wrote (tests-sys/diff/, README
 # "Differences"): the C tests on the reference library, the differential
 # harness, abidiff, lockfile-progs and nmh's inc on our library, and
 # mixed mutual exclusion with procmail, Python and both dotlockfiles.
 
-DIFF        := $(B)/tests-diff
+DIFF        := $(B)/tests-sys/diff
 DIFF_CFLAGS := $(CWARN) -std=c99 -D_GNU_SOURCE
 REF_SO      := $(REF_LIBDIR)/liblockfile.so.1.0
 # The reference exports lockfile_create2 from its static archive only;
@@ -22,12 +22,12 @@ CHECKS += check-drop-in
 check-drop-in: check-drop-in-c check-diff check-drop-in-abi \
 	check-consumers check-mutex
 
-$(DIFF)/diff: tests-diff/diff.c tests-diff/scenarios.c tests-diff/diff.h
+$(DIFF)/diff: tests-sys/diff/diff.c tests-sys/diff/scenarios.c tests-sys/diff/diff.h
 	@mkdir -p $(@D)
-	$(CC) $(DIFF_CFLAGS) -Iinclude tests-diff/diff.c \
-		tests-diff/scenarios.c -o $@ -ldl
+	$(CC) $(DIFF_CFLAGS) -Iinclude tests-sys/diff/diff.c \
+		tests-sys/diff/scenarios.c -o $@ -ldl
 
-$(DIFF)/lockctl: tests-diff/lockctl.c
+$(DIFF)/lockctl: tests-sys/diff/lockctl.c
 	@mkdir -p $(@D)
 	$(CC) $(DIFF_CFLAGS) -Iinclude $< -o $@ -ldl
 
@@ -36,11 +36,11 @@ $(REF_CREATE2): $(REF_STAMP)
 	$(CC) -shared -o $@ -Wl,--whole-archive $(REF_LIBDIR)/liblockfile.a \
 		-Wl,--no-whole-archive
 
-$(DIFF)/abi-demo-ours: tests-diff/abi_demo.c $(B)/liblockfile.so
+$(DIFF)/abi-demo-ours: tests-sys/diff/abi_demo.c $(B)/liblockfile.so
 	@mkdir -p $(@D)
 	$(CC) $(DIFF_CFLAGS) -Iinclude $< -o $@ -L$(B) -llockfile -ldl
 
-$(DIFF)/abi-demo-ref: tests-diff/abi_demo.c $(REF_STAMP)
+$(DIFF)/abi-demo-ref: tests-sys/diff/abi_demo.c $(REF_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(DIFF_CFLAGS) -I$(REF_INCLUDE) $< -o $@ -L$(REF_LIBDIR) \
 		-llockfile -ldl
@@ -49,7 +49,7 @@ $(DIFF)/abi-demo-ref: tests-diff/abi_demo.c $(REF_STAMP)
 DROPIN_CTESTS := $(patsubst tests-c/%.c,%,$(wildcard tests-c/t_*.c))
 check-drop-in-c: $(addprefix $(B)/tests-c/shared/,$(DROPIN_CTESTS)) \
 		$(REF_STAMP)
-	tests-diff/drop-in.sh $(B)/tests-c/shared $(REF_LIBDIR)
+	tests-sys/diff/drop-in.sh $(B)/tests-c/shared $(REF_LIBDIR)
 
 # Exit 77: not root (it prints SKIP and why).
 check-diff: all $(DIFF)/diff $(REF_CREATE2)
@@ -60,17 +60,17 @@ check-diff: all $(DIFF)/diff $(REF_CREATE2)
 		$(REF_SO) $(abspath $(REF_CREATE2)) || [ $$? = 77 ]
 
 check-drop-in-abi: all $(DIFF)/abi-demo-ours $(DIFF)/abi-demo-ref
-	tests-diff/abi.sh $(SO) $(REF_SO) $(DIFF)/abi-demo-ours \
+	tests-sys/diff/abi.sh $(SO) $(REF_SO) $(DIFF)/abi-demo-ours \
 		$(DIFF)/abi-demo-ref
 
 # inc must wait while our dotlockfile holds the spool lock; until that
 # program is in the tree, lockfile-create on our library holds it.
 check-consumers: all $(REF_STAMP)
-	tests-diff/consumers.sh $(B) $(REF_LIBDIR) \
+	tests-sys/diff/consumers.sh $(B) $(REF_LIBDIR) \
 		$(if $(OUR_DOTLOCKFILE),$(OUR_DOTLOCKFILE) -l -r 0 -q,env \
 		LD_LIBRARY_PATH=$(abspath $(B)) lockfile-create --retry 0 \
 		--lock-name)
 
 check-mutex: all $(DIFF)/lockctl $(REF_CREATE2)
-	tests-diff/mutex.sh $(DIFF)/lockctl $(abspath $(SO)) \
+	tests-sys/diff/mutex.sh $(DIFF)/lockctl $(abspath $(SO)) \
 		$(abspath $(REF_CREATE2)) $(REF_DOTLOCKFILE) $(OUR_DOTLOCKFILE)

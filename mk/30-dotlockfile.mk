@@ -48,24 +48,24 @@ $(HELPER_TEST_LIB): FORCE
 		CARGO_TARGET_DIR=$(HELPER_TEST_TARGET) \
 		$(CARGO) build --release --locked --lib
 
-$(B)/tests-cli/mail_fallback: tests-cli/mail_fallback.c $(HELPER_TEST_LIB)
+$(B)/tests-sys/cli/mail_fallback: tests-sys/cli/mail_fallback.c $(HELPER_TEST_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CTESTFLAGS) $< -o $@ $(HELPER_TEST_LIB) $(LIBS_PRIVATE)
 
 # The same program against Debian's library, whose helper is
 # /usr/bin/dotlockfile (run.sh puts the reference's there privately).
-$(B)/tests-cli/mail_fallback-ref: tests-cli/mail_fallback.c $(REF_STAMP)
+$(B)/tests-sys/cli/mail_fallback-ref: tests-sys/cli/mail_fallback.c $(REF_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CTESTFLAGS) $< -o $@ -L$(REF_LIBDIR) -l:liblockfile.so.1
 
-check-dotlockfile: $(DOTLOCKFILE) $(REF_STAMP) $(B)/tests-cli/mail_fallback \
-		$(B)/tests-cli/mail_fallback-ref
+check-dotlockfile: $(DOTLOCKFILE) $(REF_STAMP) $(B)/tests-sys/cli/mail_fallback \
+		$(B)/tests-sys/cli/mail_fallback-ref
 	@# Like the library, the program needs nothing but libc (build.rs).
 	test "$$(readelf -d $(DOTLOCKFILE) \
 		| sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')" = libc.so.6
-	tests-cli/run.sh --ours $(abspath $(DOTLOCKFILE)) \
+	tests-sys/cli/run.sh --ours $(abspath $(DOTLOCKFILE)) \
 		--ref $(REF_DOTLOCKFILE) \
-		--fallback $(abspath $(B)/tests-cli/mail_fallback) \
+		--fallback $(abspath $(B)/tests-sys/cli/mail_fallback) \
 		--helper-dir $(HELPER_TEST_DIR) \
-		--ref-fallback $(abspath $(B)/tests-cli/mail_fallback-ref) \
+		--ref-fallback $(abspath $(B)/tests-sys/cli/mail_fallback-ref) \
 		--ref-libdir $(REF_LIBDIR)

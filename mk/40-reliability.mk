@@ -1,5 +1,5 @@
 # Reliability: faults, crashes, contention without back-off, shared
-# network file systems, fuzzing (tests-rel/, fuzz/; see README.md).
+# network file systems, fuzzing (tests-sys/rel/, fuzz/; see README.md).
 #
 #   make check-faults        ENOSPC, EROFS, EACCES, bad folders, long names,
 #                            RLIMIT_FSIZE, a full descriptor table
@@ -43,50 +43,50 @@ SLOW_CHECKS += check-crash-slow check-contention-slow fuzz-smoke
 	check-rel-valgrind check-crash-slow check-contention-slow \
 	fuzz-smoke fuzz
 
-$(REL)/%: tests-rel/%.c tests-rel/rel.h tests-c/common.h $(B)/liblockfile.so
+$(REL)/%: tests-sys/rel/%.c tests-sys/rel/rel.h tests-c/common.h $(B)/liblockfile.so
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -Iinclude $< -o $@ -L$(B) -llockfile
 
 # An LD_PRELOAD shim that plays other processes at exact moments.
-$(REL)/shim_link.so: tests-rel/shim_link.c
+$(REL)/shim_link.so: tests-sys/rel/shim_link.c
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -shared -fPIC $< -o $@ -ldl
 
 # The same programs against the reference (its .so lacks lockfile_create2,
 # its static library has it).
-$(REL_REF)/%: tests-rel/%.c tests-rel/rel.h tests-c/common.h $(REF_STAMP)
+$(REL_REF)/%: tests-sys/rel/%.c tests-sys/rel/rel.h tests-c/common.h $(REF_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -I$(REF_INCLUDE) $< -o $@ $(REF_LIBDIR)/liblockfile.a
 
 check-faults: $(REL)/faults $(REL)/shim_link.so
-	$(REL_ENV) tests-rel/faults.sh $(REL)/faults $(REL)/shim_link.so
+	$(REL_ENV) tests-sys/rel/faults.sh $(REL)/faults $(REL)/shim_link.so
 
 check-crash: $(REL)/crash
-	$(REL_ENV) tests-rel/crash.sh $(REL)/crash 1
+	$(REL_ENV) tests-sys/rel/crash.sh $(REL)/crash 1
 
 check-crash-slow: $(REL)/crash
-	$(REL_ENV) tests-rel/crash.sh $(REL)/crash $(CRASH_RUNS)
+	$(REL_ENV) tests-sys/rel/crash.sh $(REL)/crash $(CRASH_RUNS)
 
 # The reference's runs are for information: it loses mutual exclusion in
 # some of them (SPEC §2.7), which shows what the test can catch.
 check-contention: $(REL)/contend $(REL_REF)/contend $(DOTLOCKFILE)
-	$(REL_ENV) tests-rel/contend.sh $(REL)/contend 3 $(CONTEND_ROUNDS)
-	tests-rel/contend.sh $(REL_REF)/contend 5 $(CONTEND_ROUNDS) reference
-	$(REL_ENV) tests-rel/contend.sh $(REL)/contend 1 200 \
+	$(REL_ENV) tests-sys/rel/contend.sh $(REL)/contend 3 $(CONTEND_ROUNDS)
+	tests-sys/rel/contend.sh $(REL_REF)/contend 5 $(CONTEND_ROUNDS) reference
+	$(REL_ENV) tests-sys/rel/contend.sh $(REL)/contend 1 200 \
 		$(abspath $(DOTLOCKFILE))
 
 check-contention-slow: $(REL)/contend $(REL_REF)/contend $(DOTLOCKFILE)
-	$(REL_ENV) tests-rel/contend.sh $(REL)/contend $(CONTEND_RUNS) \
+	$(REL_ENV) tests-sys/rel/contend.sh $(REL)/contend $(CONTEND_RUNS) \
 		$(CONTEND_ROUNDS)
-	tests-rel/contend.sh $(REL_REF)/contend $(CONTEND_RUNS) \
+	tests-sys/rel/contend.sh $(REL_REF)/contend $(CONTEND_RUNS) \
 		$(CONTEND_ROUNDS) reference
-	$(REL_ENV) tests-rel/contend.sh $(REL)/contend $(CONTEND_DL_RUNS) \
+	$(REL_ENV) tests-sys/rel/contend.sh $(REL)/contend $(CONTEND_DL_RUNS) \
 		$(CONTEND_ROUNDS) $(abspath $(DOTLOCKFILE))
 
 check-netfs: $(REL)/netfs $(REL)/contend $(REL_REF)/netfs
-	$(REL_ENV) tests-rel/netfs.sh $(REL) $(REL_REF)
+	$(REL_ENV) tests-sys/rel/netfs.sh $(REL) $(REL_REF)
 
-# Every program of tests-rel under valgrind (memcheck, leaks), with fewer
+# Every program of tests-sys/rel under valgrind (memcheck, leaks), with fewer
 # rounds: the fault cases, a crash run, a contention run, the network
 # cases.
 check-rel-valgrind: $(REL_BINS) $(REL_REF)/netfs $(REL)/shim_link.so
@@ -94,15 +94,15 @@ check-rel-valgrind: $(REL_BINS) $(REL_REF)/netfs $(REL)/shim_link.so
 		echo "SKIP: valgrind is not installed"; \
 	else \
 		set -x; \
-		$(REL_ENV) VALGRIND="$(REL_VALGRIND)" tests-rel/faults.sh \
+		$(REL_ENV) VALGRIND="$(REL_VALGRIND)" tests-sys/rel/faults.sh \
 			$(REL)/faults $(REL)/shim_link.so; \
 		$(REL_ENV) VALGRIND="$(REL_VALGRIND)" CRASH_CYCLES=100 \
 			CRASH_KILL_MS=300 CRASH_ORPHAN_MS=10000 \
-			tests-rel/crash.sh $(REL)/crash 1; \
-		$(REL_ENV) VALGRIND="$(REL_VALGRIND)" tests-rel/contend.sh \
+			tests-sys/rel/crash.sh $(REL)/crash 1; \
+		$(REL_ENV) VALGRIND="$(REL_VALGRIND)" tests-sys/rel/contend.sh \
 			$(REL)/contend 1 100; \
 		$(REL_ENV) VALGRIND="$(REL_VALGRIND)" NETFS_ROUNDS=50 \
-			tests-rel/netfs.sh $(REL) $(REL_REF); \
+			tests-sys/rel/netfs.sh $(REL) $(REL_REF); \
 	fi
 
 # cargo-fuzz: `cargo fuzz run` with libFuzzer. --sanitizer none works on a

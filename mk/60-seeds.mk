@@ -9,7 +9,7 @@
 
 DOTLOCK    := $(B)/dotlock
 POPSESSION := $(B)/examples/popsession
-SEEDS_T    := $(B)/tests-seeds
+SEEDS_T    := $(B)/tests-sys/seeds
 ALL_TARGETS += $(DOTLOCK) $(POPSESSION)
 INSTALL_TARGETS += install-dotlock
 CHECKS += check-seeds
@@ -27,12 +27,12 @@ $(POPSESSION): examples/popsession.c include/maillock.h include/lockfile.h \
 	@mkdir -p $(@D)
 	$(CC) $(CWARN) -std=c99 -O2 -Iinclude $< -o $@ -L$(B) -llockfile
 
-$(SEEDS_T)/shared/mbox_api: tests-seeds/mbox_api.c tests-c/common.h \
+$(SEEDS_T)/shared/mbox_api: tests-sys/seeds/mbox_api.c tests-c/common.h \
 		include/lockfile_mbox.h $(B)/liblockfile.so
 	@mkdir -p $(@D)
 	$(CC) $(CTESTFLAGS) -Itests-c $< -o $@ -L$(B) -llockfile -ldl
 
-$(SEEDS_T)/static/mbox_api: tests-seeds/mbox_api.c tests-c/common.h \
+$(SEEDS_T)/static/mbox_api: tests-sys/seeds/mbox_api.c tests-c/common.h \
 		include/lockfile_mbox.h $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(CTESTFLAGS) -Itests-c $< -o $@ $(STATIC) -ldl
@@ -69,7 +69,7 @@ SEEDS_TOOLS = --dotlock $(abspath $(DOTLOCK)) \
 	--popsession $(abspath $(POPSESSION)) --libdir $(abspath $(B))
 
 check-seeds-session: $(DOTLOCK) $(DOTLOCKFILE) $(POPSESSION)
-	tests-seeds/session.sh $(SEEDS_TOOLS)
+	tests-sys/seeds/session.sh $(SEEDS_TOOLS)
 
 check-seeds-stress: $(DOTLOCK) $(DOTLOCKFILE) $(POPSESSION)
-	tests-seeds/stress.sh $(SEEDS_TOOLS) --messages 2100
+	tests-sys/seeds/stress.sh $(SEEDS_TOOLS) --messages 2100

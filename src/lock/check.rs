@@ -130,7 +130,7 @@ pub fn inspect(path: &Path, use_pid: bool, clock: &dyn Clock) -> Inspection {
                         // in the lock cannot be read, which says nothing
                         // about the lock: never call it stale then (the
                         // reference judges by age and may remove a live
-                        // holder's lock; test: tests-rel/faults.c nofile).
+                        // holder's lock; test: tests-sys/rel/faults.c nofile).
                         Verdict::Valid
                     } else {
                         judge(None, st.st_mtime, now)

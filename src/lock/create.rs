@@ -263,7 +263,7 @@ fn attempts(
                 // this lstat(): a lost attempt like any other, not a
                 // failing lstat(). The reference counts it, so a waiter
                 // spinning in step with a busy lock's holders gives up with
-                // L_MAXTRYS/ENOENT (test: tests-rel/netfs.sh, contend).
+                // L_MAXTRYS/ENOENT (test: tests-sys/rel/netfs.sh, contend).
                 let released =
                     e == Errno::ENOENT && matches!(linked, Err(Errno::EEXIST | Errno::EPERM));
                 if !released {
@@ -343,8 +343,8 @@ fn break_if_stale(
 /// unlink() would then remove: two holders. So breakers take turns: each
 /// holds an exclusive flock on the stale file itself while it checks and
 /// removes it, and one that finds the flock taken retries (a lock of a
-/// dead holder changes only through a breaker). Tests: tests-rel/faults.c
-/// breakrace (exact), tests-rel/crash.c pid (about one run in seven
+/// dead holder changes only through a breaker). Tests: tests-sys/rel/faults.c
+/// breakrace (exact), tests-sys/rel/crash.c pid (about one run in seven
 /// failed without it).
 ///
 /// `None`: retry, the file changed or another process is breaking it.

@@ -1,4 +1,4 @@
-# Shared by the scripts in tests-seeds/: argument parsing, the three
+# Shared by the scripts in tests-sys/seeds/: argument parsing, the three
 # delivery agents, and checks. Each agent appends one mbox message under
 # the dot-lock SPOOL.lock, the same lock that maillock() takes.
 

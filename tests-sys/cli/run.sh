@@ -333,7 +333,7 @@ t mail-cmd-saved-gid     user both  0 ''                     '$DL -P $S/$U.lock 
 t mail-verbose-check     user ours  0 'echo 0 >$S/$U.lock'   '$DL -c -v $S/$U.lock'                                         'grep -q "^lock: $S/$U.lock" $OUT'
 
 # The library's fallback: maillock()/lockfile_create() on the own mailbox
-# through the helper, as the test user (tests-cli/mail_fallback.c).
+# through the helper, as the test user (tests-sys/cli/mail_fallback.c).
 if [[ -n $FALLBACK ]]; then
 t library-fallback       user both  0 ''                     '$FB $S $U $O'                                                 '! grep -q FAIL $OUT && no_tmp $S && [ ! -e $S/$U.lock ]'
 t library-retries-0      user both  0 ''                     '$FB $S $U $O 0'                                               '[ -f $S/$U.lock ] && no_tmp $S'

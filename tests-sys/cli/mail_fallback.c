@@ -1,7 +1,7 @@
 /*
  * mail_fallback.c - SPEC §5: an unprivileged program locks and unlocks its
  * own mailbox in a spool that only group mail may write (root:mail 2775),
- * through the setgid helper.  Run by tests-cli/run.sh as the test user.
+ * through the setgid helper.  Run by tests-sys/cli/run.sh as the test user.
  *
  * usage: mail_fallback SPOOL USER OTHER
  *   SPOOL/USER is the caller's mailbox; SPOOL/OTHER belongs to someone

@@ -1,5 +1,5 @@
 /*
- * rel.h - helpers for the reliability tests in tests-rel/.
+ * rel.h - helpers for the reliability tests in tests-sys/rel/.
  *
  * The programs print and check as the tests-c programs do (common.h):
  * "ok <case>" and exit 0, "FAIL <case>: <what>" and exit 1, or "SKIP
@@ -10,7 +10,7 @@
 #ifndef TESTS_REL_H
 #define TESTS_REL_H
 
-#include "../tests-c/common.h"
+#include "../../tests-c/common.h"
 
 /* Room for the long names the fault cases build. */
 #define R_PATH		(PATH_MAX + 512)

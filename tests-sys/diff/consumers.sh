@@ -128,7 +128,7 @@ transcript() {
 	step "$b/lockfile-create" --use-pid --retry 0 f
 	step "$b/lockfile-remove" f
 	# Old by mtime only: with an old atime too the reference judges by
-	# that atime (SPEC §3, we fix; tests-diff/scenarios.c shows it).
+	# that atime (SPEC §3, we fix; tests-sys/diff/scenarios.c shows it).
 	echo 0 >"$d/f.lock"
 	touch -m -d '10 minutes ago' "$d/f.lock"
 	step "$b/lockfile-check" f
