@@ -56,10 +56,21 @@ if ((inner)); then
 
 	# Overlays over what apt, dpkg and the maintainer scripts write; the
 	# upper layers on a private tmpfs.
+	# Never on the real system: only in a mount namespace of our own.
+	if [[ $(readlink /proc/self/ns/mnt) == "$(readlink /proc/1/ns/mnt)" ]]; then
+		t_fail namespace "--inner runs only in a private mount namespace"
+		t_end
+	fi
 	mount -t tmpfs -o mode=0755 swap-upper "$T_WORK/ovl"
 	for d in usr etc var; do
-		mkdir -p "$T_WORK/ovl/$d/up" "$T_WORK/ovl/$d/wk"
-		mount -t overlay "swap-$d" -o "lowerdir=/$d,upperdir=$T_WORK/ovl/$d/up,workdir=$T_WORK/ovl/$d/wk" "/$d"
+		o=$T_WORK/ovl/$d
+		mkdir -p "$o/up" "$o/wk"
+		mount -t overlay "swap-$d" \
+			-o "lowerdir=/$d,upperdir=$o/up,workdir=$o/wk" "/$d"
+		[[ $(findmnt -n -o FSTYPE "/$d") == overlay ]] || {
+			t_fail overlay "/$d is not an overlay"
+			t_end
+		}
 	done
 	# No running services to reach (a maintainer script that asks
 	# systemd finds none), and no service may start.
@@ -70,9 +81,13 @@ if ((inner)); then
 	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
 	chmod 755 /usr/sbin/policy-rc.d
 
-	installed() { dpkg-query -W -f '${Package}\t${Version}\t${db:Status-Abbrev}\n' "$@" 2>/dev/null; }
+	installed() {
+		dpkg-query -W -f '${Package}\t${Version}\t${db:Status-Abbrev}\n'
+	}
 	version_of() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || true; }
-	build_id() { readelf -n "$1" | sed -n 's/.*Build ID: \([0-9a-f]*\).*/\1/p'; }
+	build_id() {
+		readelf -n "$1" | sed -n 's/.*Build ID: \([0-9a-f]*\).*/\1/p'
+	}
 
 	# Debian's packages and the consumers, from Debian's archive.
 	refv=$(apt-cache madison liblockfile1 | awk -F'|' '{
