@@ -189,9 +189,16 @@ if ((inner)); then
 	else
 		t_fail statoverride "dotlockfile is $mode after the swap"
 	fi
+	# Without the override, the package's own mode.
 	dpkg-statoverride --remove /usr/bin/dotlockfile
-	chown root:mail /usr/bin/dotlockfile
-	chmod 2755 /usr/bin/dotlockfile
+	"${APT[@]}" install --reinstall "$ours_dir"/liblockfile-bin_*.deb \
+		>>"$T_WORK/apt-ours.log" 2>&1
+	mode=$(stat -c '%U:%G %a' /usr/bin/dotlockfile)
+	if [[ $mode == "root:mail 2755" ]]; then
+		t_pass "dotlockfile-mode: root:mail 2755, as in Debian's package"
+	else
+		t_fail dotlockfile-mode "our dotlockfile is $mode"
+	fi
 
 	useradd --no-create-home --home-dir "$T_WORK/home" --shell /bin/sh "$TU"
 	install -d -o "$TU" -m 755 "$T_WORK/home"
