@@ -1,9 +1,14 @@
 # liblockfile-rs: build, test and install the drop-in liblockfile.
 #
 #   make                       build the libraries and dotlockfile
-#   make check                 run every test (see README.md)
+#   make test                  the fast tests: no root, a minute or two
+#   make check                 every test (root for the system tests)
+#   make check-slow            the long stress and fuzz runs
 #   make install PREFIX=/usr   install (DESTDIR for staging)
 #   make install-strip         the same, with the programs and libraries stripped
+#
+# Each tier ends with one line "N passed, N failed, N skipped"
+# (tests-sys/tier.sh); README.md "Testing" says which to run when.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -46,16 +51,20 @@ export LOCKFILE_HELPER  := $(HELPER)
 
 all:
 
-# Each area of the project adds its own tests to CHECKS (and may add to
-# ALL_TARGETS, INSTALL_TARGETS) from a fragment in mk/.
-CHECKS := check-rust check-abi check-headers check-c check-pkgconfig
+# Each area of the project adds its own tests from a fragment in mk/: to
+# TESTS (fast, no root, no mounts), CHECKS (the rest of make check: root,
+# mounts, other users, the comparisons with Debian's 1.17) or SLOW_CHECKS;
+# and may add to ALL_TARGETS, INSTALL_TARGETS.
+TESTS := check-rust check-abi check-headers check-c check-pkgconfig
+CHECKS := check-c-valgrind
 SLOW_CHECKS :=
 ALL_TARGETS :=
 INSTALL_TARGETS :=
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: all headers check check-slow check-rust check-abi check-headers check-c \
-	check-pkgconfig install install-strip uninstall clean FORCE
+.PHONY: all headers test check check-slow provision check-rust check-abi \
+	check-headers check-c check-c-valgrind check-pkgconfig install \
+	install-strip uninstall clean FORCE
 
 all: $(SO) $(STATIC) $(B)/liblockfile.so $(B)/lockfile.pc all-extra
 
@@ -108,10 +117,25 @@ headers:
 
 # ---------------------------------------------------------------- tests
 
-check: $(CHECKS)
+TIER := MAKE="$(MAKE)" tests-sys/tier.sh
+
+test:
+	$(TIER) test $(TESTS)
+
+check: provision
+	$(TIER) check $(TESTS) $(CHECKS)
 
 # Long stress and fuzz runs; CI runs them after check.
-check-slow: $(SLOW_CHECKS)
+check-slow: provision
+	@# The fuzz runs need cargo-fuzz (from crates.io).
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	$(TIER) check-slow $(SLOW_CHECKS)
+
+# The Debian packages the tests use (mk/packages.txt), installed when
+# missing if we are root with apt-get; otherwise the tests that need them
+# say SKIP and which package to install.
+provision:
+	tests-sys/provision.sh mk/packages.txt
 
 check-rust:
 	$(CARGO) fmt --check
@@ -154,10 +178,21 @@ $(B)/tests-c/static/%: tests-c/%.c tests-c/common.h $(STATIC)
 
 check-c: $(addprefix $(B)/tests-c/shared/,$(CTESTS)) \
 		$(addprefix $(B)/tests-c/static/,$(CTESTS))
-	LD_LIBRARY_PATH=$(B) tests-c/run.sh $(B)/tests-c/shared
-	tests-c/run.sh $(B)/tests-c/static
-	LD_LIBRARY_PATH=$(B) VALGRIND="$(VALGRIND_CMD)" \
-		tests-c/run.sh $(B)/tests-c/shared
+	@# The two runs at once (most of their time is sleeping); each
+	@# prints its own output and tally when it is done.
+	LD_LIBRARY_PATH=$(B) tests-c/run.sh $(B)/tests-c/shared \
+		>$(B)/tests-c/shared.log 2>&1 & so=$$!; \
+	tests-c/run.sh $(B)/tests-c/static >$(B)/tests-c/static.log 2>&1 \
+		|| rc=$$?; wait $$so || rc=$$?; \
+	cat $(B)/tests-c/shared.log $(B)/tests-c/static.log; exit $${rc:-0}
+
+check-c-valgrind: $(addprefix $(B)/tests-c/shared/,$(CTESTS))
+	@if [ -z "$(VALGRIND_CMD)" ]; then \
+		echo "SKIP: valgrind is not installed (apt-get install valgrind)"; \
+	else \
+		LD_LIBRARY_PATH=$(B) VALGRIND="$(VALGRIND_CMD)" \
+			tests-c/run.sh $(B)/tests-c/shared; \
+	fi
 
 # A program built with pkg-config against a staged install, and one built
 # with -lmail, as SysV programs are.

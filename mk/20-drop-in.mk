@@ -15,7 +15,8 @@ OUR_DOTLOCKFILE = $(if $(DOTLOCKFILE),$(abspath $(DOTLOCKFILE)))
 # The unprivileged user of the differential scenarios.
 DIFF_USER   := lockfile-test
 
-CHECKS += check-drop-in
+CHECKS += check-drop-in-c check-diff check-drop-in-abi check-consumers \
+	check-mutex
 .PHONY: check-drop-in check-drop-in-c check-diff check-drop-in-abi \
 	check-consumers check-mutex
 

@@ -9,7 +9,7 @@ BENCH_ARGS = --bench $(BENCH_BIN) --ours $(abspath $(B)) --ref $(REF_LIBDIR) \
 	--ours-dotlockfile $(abspath $(DOTLOCKFILE)) \
 	--ref-dotlockfile $(REF_DOTLOCKFILE) --scratch $(abspath $(B)/bench/scratch)
 
-CHECKS += bench-quick
+TESTS += bench-quick
 
 .PHONY: bench bench-quick
 

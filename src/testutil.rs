@@ -1,7 +1,13 @@
-//! Helpers for the unit tests of the core and of the mailbox locks.
+//! The scratch directory of the Rust tests: the unit tests of the library
+//! use it as `crate::testutil`, the integration tests in `tests/` include
+//! this file as a module of their own.
 #![forbid(unsafe_code)]
+// Each test crate that includes this file uses only some of it.
+#![allow(dead_code)]
 
+use std::ffi::CString;
 use std::fs;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -21,6 +27,10 @@ impl Scratch {
     }
     pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.0.join(name)
+    }
+    /// The path of `name` in the directory, for a C call.
+    pub(crate) fn c(&self, name: &str) -> CString {
+        CString::new(self.path(name).as_os_str().as_bytes()).unwrap()
     }
     fn leftovers(&self) -> Vec<String> {
         fs::read_dir(&self.0)

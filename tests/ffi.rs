@@ -5,9 +5,9 @@ use std::ffi::{CString, c_int};
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use ::lockfile::Errno;
 use ::lockfile::ffi::lockfile::{
@@ -18,36 +18,9 @@ use ::lockfile::ffi::{
     __L_INTERVAL, __lockargs, L_ERROR, L_MAXTRYS, L_NAMELEN, L_PID, L_SUCCESS, L_TMPLOCK,
 };
 
-static DIRS: AtomicUsize = AtomicUsize::new(0);
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Scratch {
-        let n = DIRS.fetch_add(1, Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("lockfile-ffi-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir(&dir).unwrap();
-        Scratch(dir)
-    }
-    fn c(&self, name: &str) -> CString {
-        CString::new(self.0.join(name).as_os_str().as_bytes()).unwrap()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let left: Vec<_> = fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .filter(|n| n.as_bytes().starts_with(b".lk"))
-            .collect();
-        let _ = fs::remove_dir_all(&self.0);
-        if !std::thread::panicking() {
-            assert!(left.is_empty(), "temporary files left: {left:?}");
-        }
-    }
-}
+#[path = "../src/testutil.rs"]
+mod testutil;
+use testutil::Scratch;
 
 fn path(c: &CString) -> &Path {
     Path::new(std::ffi::OsStr::from_bytes(c.as_bytes()))

@@ -48,9 +48,10 @@ if [[ $(id -u) = 0 && -z ${IN_MOUNT_NS:-} ]] && command -v unshare >/dev/null \
 		--ref-fallback "$REF_FALLBACK" --ref-libdir "$REF_LIBDIR"
 fi
 
+. "$(dirname "$0")/../lib.sh"
+
 U=lockfile-test
 O=nobody
-PASS=0 FAIL=0 SKIP=0
 ROOT=0 REASON=
 if [[ $(id -u) = 0 ]]; then
 	ROOT=1
@@ -60,13 +61,10 @@ fi
 
 # ---------------------------------------------------------------- setup
 
-SCRATCH=$(mktemp -d /tmp/dotlockfile-tests.XXXXXX)
-chmod 755 "$SCRATCH"
-cleanup() {
-	[[ -z ${IN_MOUNT_NS:-} ]] || umount /usr/bin/dotlockfile /usr/bin 2>/dev/null
-	[[ -n ${KEEP:-} ]] || rm -rf "$SCRATCH"
-}
-trap cleanup EXIT
+t_begin dotlockfile
+SCRATCH=$T_WORK
+[[ -z ${IN_MOUNT_NS:-} ]] \
+	|| t_on_exit 'umount /usr/bin/dotlockfile /usr/bin 2>/dev/null'
 
 MAILGID=$(getent group mail | cut -d: -f3)
 if ((ROOT)); then
@@ -120,7 +118,7 @@ if ((ROOT)) && [[ -n $HELPER_DIR ]]; then
 	mkdir -m 755 "$HELPER_DIR" || { echo "run.sh: cannot make $HELPER_DIR" >&2; exit 1; }
 	install -o root -g mail -m 2755 "$BIN/ours-sg/dotlockfile" "$HELPER_DIR/"
 	[[ -z $FALLBACK ]] || install -m 755 "$FALLBACK" "$HELPER_DIR/mail_fallback"
-	trap 'cleanup; rm -rf "$HELPER_DIR"' EXIT
+	t_on_exit 'rm -rf "$HELPER_DIR"'
 fi
 if [[ -n $REF_FALLBACK ]]; then
 	mkdir -p "$BIN/ref-lib"
@@ -138,7 +136,22 @@ elapsed_between() {
 	awk -v a="$1" -v b="$(date +%s.%N)" -v lo="$2" -v hi="$3" \
 		'BEGIN { d = b - a; exit !(d >= lo && d <= hi) }'
 }
-HELPERS="$(declare -f gone no_tmp elapsed_between)"
+# since START: seconds since START (date +%s.%N).
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { print b - a }'; }
+# wait_for 'CONDITION' [SECONDS]: poll until the shell condition holds
+# (status 0) or, after SECONDS (default 60), fail. Rows wait for the state
+# they need instead of sleeping for a time that a loaded machine may
+# overrun.
+wait_for() {
+	local end=$((SECONDS + ${2:-60}))
+	until eval "$1"; do
+		((SECONDS < end)) || return 1
+		sleep 0.05
+	done
+}
+# has_tmp: a temporary lock file exists (a waiter has made its attempt).
+has_tmp() { ! no_tmp "$@"; }
+HELPERS="$(declare -f gone no_tmp has_tmp elapsed_between since wait_for)"
 
 # Signals ignored on entry (a background job) stay ignored in the
 # programs; rows about terminal signals need them deliverable.
@@ -154,14 +167,15 @@ t() {
 		[[ $which = both || $which = "$w" ]] || continue
 		local name="$id [$w]"
 		if [[ $as = user ]] && ((!ROOT)); then
-			echo "SKIP $name: $REASON"; ((SKIP++)); continue
+			t_skip "$name" "$REASON"; continue
 		fi
 		if [[ $as = user && $w = ref ]] && ((!REF_SG)); then
-			echo "SKIP $name: $REF_REASON"; ((SKIP++)); continue
+			t_skip "$name" "$REF_REASON"; continue
 		fi
 		if [[ $id = *-sigint* ]] && ((!INT_OK)); then
-			echo "SKIP $name: SIGINT is ignored by the caller"
-			((SKIP++)); continue
+			# Not a tool missing in CI: the caller's choice.
+			echo "SKIP: $name: SIGINT is ignored by the caller"
+			t_skipped=$((t_skipped + 1)); continue
 		fi
 		local W S DL FB OUT ERR rc
 		W=$(mktemp -d "$SCRATCH/row.XXXXXX")
@@ -185,8 +199,7 @@ t() {
 		local vars=(PATH=/usr/sbin:/usr/bin:/sbin:/bin "DL=$DL" "FB=$FB"
 			"S=$S" "U=$U" "O=$O" "W=$W" "MAILGID=$MAILGID")
 		if ! (cd "$W" && eval "$setup") >"$OUT" 2>"$ERR"; then
-			echo "FAIL $name: setup failed: $(cat "$ERR")"
-			((FAIL++)); continue
+			t_fail "$name" "setup failed: $(cat "$ERR")"; continue
 		fi
 		[[ $as = root ]] || chown "$U" "$W"
 		if [[ $as = root ]]; then
@@ -200,24 +213,27 @@ $cmd" >"$OUT" 2>"$ERR"
 		fi
 		rc=$?
 		if [[ $rc != "$want" ]]; then
-			echo "FAIL $name: exit $rc, want $want"
+			t_fail "$name" "exit $rc, want $want"
 			sed 's/^/#   /' "$OUT" "$ERR" | sed -n 1,20p
-			((FAIL++)); continue
+			continue
 		fi
 		if [[ -n $check ]] && ! (cd "$W" && export OUT ERR S U O W DL \
 			MAILGID && eval "$check") >"$W.check" 2>&1; then
-			echo "FAIL $name: check failed: $check"
+			t_fail "$name" "check failed: $check"
 			sed 's/^/#   /' "$W.check" "$OUT" "$ERR" | sed -n 1,20p
-			((FAIL++)); continue
+			continue
 		fi
-		echo "ok $name"
-		((PASS++))
+		t_pass "$name"
 	done
 }
 
 # ---------------------------------------------------------------- the table
 # (The second block is the reference's own scenario: lock, lock again
-# fails, unlock, a command holding the lock, the 8-second -i 4 hand-off.)
+# fails, unlock, a command holding the lock, the 8-second -i 4 hand-off.
+# Rows wait for the state they need (wait_for) rather than sleep. In the
+# hand-off the lock is released 6 s after the waiter's first attempt,
+# half-way through its second wait, however late that attempt came; it
+# must then have the lock 8 s after its start, give or take that lateness.)
 
 # id                     as   which rc setup                 command                                                        check
 t lock                   root both  0 ''                     '$DL -l -r 1 t.lock'                                           '[ "$(cat t.lock)" = 0 ] && no_tmp'
@@ -225,8 +241,8 @@ t lock-again-fails       root both  4 'echo 0 >t.lock'       '$DL -l -r 0 t.lock
 t unlock                 root both  0 'echo 0 >t.lock'       '$DL -u t.lock'                                                '[ ! -e t.lock ]'
 t unlock-missing         root both  0 ''                     '$DL -u t.lock'                                                ''
 t unlock-unwritable-dir  root both  0 ''                     '$DL -u /nonexistent-dir/t.lock'                               ''
-t command-holds-lock     root both  0 ''                     '$DL -l -r 1 t.lock sleep 2 & sleep 1; $DL -l -r 0 t.lock; r=$?; wait $!; [ $r = 4 ] && [ ! -e t.lock ]' ''
-t interval-handoff       root both  0 ''                     '$DL -l -r 0 t.lock; s=$(date +%s.%N); $DL -l -i 4 t.lock true & sleep 4.5; $DL -u t.lock; wait $! && elapsed_between $s 7 9 && [ ! -e t.lock ]' ''
+t command-holds-lock     root both  0 ''                     '$DL -l -r 1 t.lock sh -c "touch held; until [ -e done ]; do sleep 0.05; done" & wait_for "[ -e held ]" || exit 90; $DL -l -r 0 t.lock; r=$?; touch done; wait $!; [ $r = 4 ] && [ ! -e t.lock ]' ''
+t interval-handoff       root both  0 ''                     '$DL -l -r 0 t.lock; s=$(date +%s.%N); $DL -l -i 4 t.lock true & wait_for has_tmp || exit 90; a=$(since $s); sleep 6; [ -e t.lock ] || exit 91; $DL -u t.lock; wait $! && elapsed_between $s 8 $(awk -v a=$a "BEGIN { print a + 9.5 }") && [ ! -e t.lock ]' ''
 
 t check-valid            root both  0 'echo 0 >t.lock'       '$DL -c t.lock'                                                '[ ! -s $OUT ] && [ ! -s $ERR ]'
 t check-missing          root both  1 ''                     '$DL -c t.lock'                                                ''
@@ -254,16 +270,16 @@ t cmd-sigint-child       root both  130 ''                   '$DL -P t.lock sh -
 t cmd-pipe-ignored       root both  7 ''                     'trap "" PIPE; $DL -P t.lock sh -c "kill -PIPE \$\$; exit 7"'        '[ ! -e t.lock ]'
 t cmd-hup-ignored        root both  7 ''                     'trap "" HUP; $DL -P t.lock sh -c "kill -HUP \$\$; exit 7"'          '[ ! -e t.lock ]'
 t cmd-hup-parent         root both  5 ''                     '$DL -P t.lock sh -c "kill -HUP \$PPID; sleep 1; exit 5"'      '[ ! -e t.lock ]'
-t cmd-alarm-touches      root both  0 ''                     '$DL -P t.lock sh -c "touch -d \"1 hour ago\" t.lock; kill -ALRM \$PPID; sleep 1; [ \$(( \$(date +%s) - \$(stat -c %Y t.lock) )) -lt 60 ]"' ''
+t cmd-alarm-touches      root both  0 ''                     '$DL -P t.lock sh -c "touch -d \"1 hour ago\" t.lock; kill -ALRM \$PPID; for i in \$(seq 600); do [ \$(( \$(date +%s) - \$(stat -c %Y t.lock) )) -lt 60 ] && exit 0; sleep 0.05; done; exit 1"' ''
 t cmd-p-no-touch         root both  0 ''                     '$DL -P -p t.lock sh -c "touch -d \"1 hour ago\" t.lock; kill -ALRM \$PPID; sleep 1; [ \$(( \$(date +%s) - \$(stat -c %Y t.lock) )) -gt 3000 ]"' ''
 t end-of-options         root both  0 ''                     '$DL -- -t.lock && [ -f ./-t.lock ]'                           ''
 
-t wait-term-cleans-up    root both  143 'echo 0 >t.lock'     '$DL -r 3 t.lock & p=$!; sleep 1; no_tmp && exit 90; kill -TERM $p; wait $p; r=$?; no_tmp || exit 91; exit $r' '[ -f t.lock ]'
-t wait-hup-cleans-up     root both  129 'echo 0 >t.lock'     '$DL -r 3 t.lock & p=$!; sleep 1; no_tmp && exit 90; kill -HUP $p; wait $p; r=$?; no_tmp || exit 91; exit $r' ''
-t wait-pipe-cleans-up    root both  141 'echo 0 >t.lock'     '$DL -r 3 t.lock & p=$!; sleep 1; no_tmp && exit 90; kill -PIPE $p; wait $p; r=$?; no_tmp || exit 91; exit $r' ''
-t wait-pipe-ignored      root both  0 'echo 0 >t.lock'       'trap "" PIPE; $DL -r 1 t.lock & p=$!; sleep 1; kill -PIPE $p; sleep 0.5; gone $p && exit 90; rm t.lock; wait $p' '[ -f t.lock ] && no_tmp'
-t wait-hup-ignored       root both  0 'echo 0 >t.lock'       'trap "" HUP; $DL -r 1 t.lock & p=$!; sleep 1; kill -HUP $p; sleep 0.5; gone $p && exit 90; rm t.lock; wait $p' '[ -f t.lock ] && no_tmp'
-t wait-parent-gone       root both  0 'echo 0 >t.lock'       'sh -c "\$DL -i 1 -r 20 t.lock & echo \$! >pid; sleep 1"; sleep 2.5; gone $(cat pid) && no_tmp'       ''
+t wait-term-cleans-up    root both  143 'echo 0 >t.lock'     '$DL -r 3 t.lock & p=$!; wait_for has_tmp || exit 90; kill -TERM $p; wait $p; r=$?; no_tmp || exit 91; exit $r' '[ -f t.lock ]'
+t wait-hup-cleans-up     root both  129 'echo 0 >t.lock'     '$DL -r 3 t.lock & p=$!; wait_for has_tmp || exit 90; kill -HUP $p; wait $p; r=$?; no_tmp || exit 91; exit $r' ''
+t wait-pipe-cleans-up    root both  141 'echo 0 >t.lock'     '$DL -r 3 t.lock & p=$!; wait_for has_tmp || exit 90; kill -PIPE $p; wait $p; r=$?; no_tmp || exit 91; exit $r' ''
+t wait-pipe-ignored      root both  0 'echo 0 >t.lock'       'trap "" PIPE; $DL -r 1 t.lock & p=$!; wait_for has_tmp || exit 90; kill -PIPE $p; rm t.lock; wait $p' '[ -f t.lock ] && no_tmp'
+t wait-hup-ignored       root both  0 'echo 0 >t.lock'       'trap "" HUP; $DL -r 1 t.lock & p=$!; wait_for has_tmp || exit 90; kill -HUP $p; rm t.lock; wait $p' '[ -f t.lock ] && no_tmp'
+t wait-parent-gone       root both  0 'echo 0 >t.lock'       'sh -c "\$DL -i 1 -r 20 t.lock & echo \$! >pid; sleep 1"; wait_for "gone $(cat pid)" && no_tmp'       ''
 
 t bad-retries            root both  5 ''                     '$DL -r -2 t.lock'                                             '[ -s $ERR ] && [ ! -e t.lock ]'
 t bad-retries-text       root both  5 ''                     '$DL -r abc t.lock'                                            '[ ! -e t.lock ]'
@@ -343,5 +359,4 @@ t library-retries-neg    user ours  4 ''                     '$FB $S $U $O -1'  
 t library-retries-neg    user ref   0 ''                     '$FB $S $U $O -1'                                              '[ -f $S/$U.lock ]'
 fi
 
-echo "dotlockfile: $PASS passed, $FAIL failed, $SKIP skipped"
-((FAIL == 0))
+t_end

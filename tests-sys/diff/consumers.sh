@@ -14,6 +14,8 @@
 # LD_PRELOAD for setgid programs (and /root is not readable by the test
 # user).  The copies are ordinary files running the same code.
 set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+t_begin consumers
 
 ours=$(realpath "$1") ref=$(realpath "$2")
 shift 2
@@ -25,10 +27,10 @@ inc=/usr/bin/mh/inc
 
 for p in "${progs[@]}"; do
 	command -v "$p" >/dev/null || {
-		echo "FAIL: $p missing (install lockfile-progs)"; exit 1; }
+		t_skip "$p" "not installed" lockfile-progs; t_end; }
 done
-[[ -x $inc ]] || { echo "FAIL: $inc missing (install nmh)"; exit 1; }
-command -v setpriv >/dev/null || { echo "FAIL: setpriv missing"; exit 1; }
+[[ -x $inc ]] || { t_skip inc "$inc is not installed" nmh; t_end; }
+t_need_cmd setpriv util-linux || t_end
 
 # An unprivileged user in group mail for the mail-* commands, made once.
 if ! id -u "$user" >/dev/null 2>&1; then
@@ -76,18 +78,18 @@ for mode in ref ours-path ours-preload; do
 	[[ $mode == ref ]] || want=$ours_so
 	got=$(cd "$work" && bound_to "$mode" "$work/bin/lockfile-check" x)
 	if [[ $got != "$want" ]]; then
-		echo "FAIL $mode: lockfile-check bound lockfile_create to" \
+		t_fail "$mode: lockfile-check bound lockfile_create to" \
 			"'$got', want $want"
 		fail=1
 	fi
 	got=$(bound_to "$mode" "$work/bin/inc" -help)
 	if [[ $got != "$want" ]]; then
-		echo "FAIL $mode: inc bound lockfile_create to '$got', want $want"
+		t_fail "$mode: inc bound lockfile_create to '$got', want $want"
 		fail=1
 	fi
 done
-((fail)) && exit 1
-echo "ok binding: lockfile-progs and inc use the reference, ours by" \
+((t_failed == 0)) || t_end
+t_pass "binding: lockfile-progs and inc use the reference, ours by" \
 	"LD_LIBRARY_PATH, ours by LD_PRELOAD"
 
 # describe FILE: what a lock looks like (pids as "pid").
@@ -164,10 +166,10 @@ transcript ref >"$work/ref.txt"
 for mode in ours-path ours-preload; do
 	transcript "$mode" >"$work/$mode.txt"
 	if diff -u "$work/ref.txt" "$work/$mode.txt"; then
-		echo "ok lockfile-progs ($mode): $(wc -l <"$work/ref.txt")" \
+		t_pass "lockfile-progs ($mode): $(wc -l <"$work/ref.txt")" \
 			"steps as on the reference"
 	else
-		echo "FAIL lockfile-progs ($mode): differs from the reference"
+		t_fail "lockfile-progs ($mode): differs from the reference"
 		fail=1
 	fi
 done
@@ -175,7 +177,7 @@ done
 grep -q 'lockfile-create --retry 0 f -> rc=4' "$work/ref.txt" &&
 	grep -q 'mail-lock --retry 0 -> rc=0 out=\[\] lock=file 644 "0"' \
 		"$work/ref.txt" || {
-	echo "FAIL: the reference transcript is not what lockfile-progs does:"
+	t_fail "the reference transcript is not what lockfile-progs does:"
 	cat "$work/ref.txt"; fail=1; }
 
 # nmh's inc: a spool, an MH profile, dot locking of the spool.
@@ -197,9 +199,9 @@ for mode in ref ours-path ours-preload; do
 	home=$(mh "$mode")
 	if run_inc "$mode" "$home" && [[ -e $home/Mail/inbox/1 ]] &&
 		[[ ! -s $home/spool ]] && [[ ! -e $home/spool.lock ]]; then
-		echo "ok inc ($mode): mail incorporated, spool emptied, lock gone"
+		t_pass "inc ($mode): mail incorporated, spool emptied, lock gone"
 	else
-		echo "FAIL inc ($mode): mail not incorporated"
+		t_fail "inc ($mode): mail not incorporated"
 		fail=1
 	fi
 done
@@ -207,22 +209,22 @@ done
 # inc on our library waits while the holder has the spool locked.
 home=$(mh ours-wait)
 "${holder[@]}" "$home/spool.lock"
-[[ -e $home/spool.lock ]] || { echo "FAIL: holder did not lock"; exit 1; }
+[[ -e $home/spool.lock ]] || { t_fail "holder did not lock"; t_end; }
 run_inc ours-path "$home" &
 ip=$!
 sleep 2
 if ! kill -0 "$ip" 2>/dev/null || [[ -e $home/Mail/inbox/1 ]]; then
-	echo "FAIL inc: did not wait for the lock of ${holder[0]##*/}"
+	t_fail "inc: did not wait for the lock of ${holder[0]##*/}"
 	fail=1
 fi
 rm -f "$home/spool.lock"
 rc=0
 wait "$ip" || rc=$?
 if ((rc == 0)) && [[ -e $home/Mail/inbox/1 ]] && [[ ! -s $home/spool ]]; then
-	echo "ok inc: waited while ${holder[0]##*/} held the spool, then" \
+	t_pass "inc: waited while ${holder[0]##*/} held the spool, then" \
 		"incorporated"
 else
-	echo "FAIL inc: exit $rc after the lock was released"
+	t_fail "inc: exit $rc after the lock was released"
 	fail=1
 fi
-exit $fail
+t_end

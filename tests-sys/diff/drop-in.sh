@@ -7,10 +7,12 @@
 #
 #   drop-in.sh BINDIR REF_LIBDIR
 set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+t_begin drop-in
 bindir=$1 ref=$(realpath "$2")
 xfail=tests-c/reference-xfail.txt
 [[ -x tests-c/run.sh && -f $xfail ]] || {
-	echo "FAIL: tests-c/run.sh or $xfail is missing"; exit 1; }
+	t_fail "tests-c/run.sh or $xfail is missing"; t_end; }
 
 # Prove, per binary, that the loader picks the reference's file.
 n=0
@@ -18,13 +20,13 @@ for t in "$bindir"/t_*; do
 	got=$(LD_TRACE_LOADED_OBJECTS=1 LD_LIBRARY_PATH=$ref "$t" |
 		sed -n 's/^[[:space:]]*liblockfile\.so\.1 => \([^ ]*\) .*/\1/p')
 	if [[ -z $got || $(realpath "$got") != "$ref/liblockfile.so.1.0" ]]; then
-		echo "FAIL: $t would load liblockfile.so.1 from '$got'"
-		exit 1
+		t_fail "$t would load liblockfile.so.1 from '$got'"
+		t_end
 	fi
 	n=$((n + 1))
 done
-((n > 0)) || { echo "FAIL: no tests in $bindir"; exit 1; }
-echo "ok drop-in: all $n test programs load $ref/liblockfile.so.1.0"
+((n > 0)) || { t_fail "no tests in $bindir"; t_end; }
+t_pass "drop-in: all $n test programs load $ref/liblockfile.so.1.0"
 # 100 runs of the stale-removal race: at 20 the reference rarely shows
 # its bug on a busy machine (it loses in a few per cent of runs).
 LOCKFILE_RACE_RUNS=${LOCKFILE_RACE_RUNS:-100} \

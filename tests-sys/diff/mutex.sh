@@ -21,16 +21,18 @@
 # about one run in four.  Polling keeps them in the race at a rate where
 # that bug does not decide the result; ours spin.
 set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+t_begin mutex
 
 lockctl=$1 ours=$2 ref=$3 ref_dlf=$4 our_dlf=${5:-}
 N=${MUTEX_COUNT:-200}
 py=${PYTHON:-python3}
-command -v lockfile >/dev/null || { echo "FAIL: procmail's lockfile(1) is missing"; exit 1; }
-command -v "$py" >/dev/null || { echo "FAIL: $py is missing"; exit 1; }
+t_need_cmd lockfile procmail || t_end
+t_need_cmd "$py" python3 || t_end
 
 read -ra impls <<<"${MUTEX_IMPLS:-ours-lib ref-lib ref-dotlockfile procmail python}"
 if [[ -n $our_dlf ]]; then
-	[[ -x $our_dlf ]] || { echo "FAIL: $our_dlf was not built"; exit 1; }
+	[[ -x $our_dlf ]] || { t_fail "$our_dlf was not built"; t_end; }
 	impls+=(ours-dotlockfile)
 else
 	echo "# our dotlockfile is not part of this tree yet: left out"
@@ -40,7 +42,7 @@ fi
 for lib in "$ours" "$ref"; do
 	got=$("$lockctl" "$lib" which)
 	[[ $got == "$(realpath "$lib")" ]] || {
-		echo "FAIL: $lib resolved to $got"; exit 1; }
+		t_fail "$lib resolved to $got"; t_end; }
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lockfile-mutex.XXXXXX")
@@ -157,16 +159,16 @@ for impl in "${impls[@]}" ours-lib; do
 	pids+=($!)
 done
 for p in "${pids[@]}"; do
-	wait "$p" || { echo "FAIL: a counting process failed"; fail=1; }
+	wait "$p" || { t_fail "a counting process failed"; fail=1; }
 done
 procs=$(( ${#impls[@]} + 1 ))
 want=$((procs * N))
 got=$(<"$d/counter")
 if [[ $got == "$want" ]]; then
-	echo "ok mutex: $procs processes (${impls[*]} ours-lib) x $N" \
+	t_pass "mutex: $procs processes (${impls[*]} ours-lib) x $N" \
 		"increments = $got, in $((SECONDS - start)) s"
 else
-	echo "FAIL mutex: counter is $got, want $want"
+	t_fail "mutex: counter is $got, want $want"
 	fail=1
 fi
 
@@ -179,29 +181,29 @@ for h in "${impls[@]}"; do
 		mkdir "$d" && echo 0 >"$d/counter" && : >"$d/box"
 		( run "$h" hold "$d" ) &
 		hp=$!
-		wait_for "$d/held" 500
+		wait_for "$d/held" 6000
 		if [[ ! -e $d/held ]]; then
-			echo "FAIL pair $h/$c: the holder did not get the lock"
+			t_fail "pair $h/$c: the holder did not get the lock"
 			fail=1; kill "$hp" 2>/dev/null || true; continue
 		fi
 		( run "$c" take "$d" ) &
 		cp=$!
 		sleep 0.4
 		if [[ -e $d/got ]] || ! kill -0 "$cp" 2>/dev/null; then
-			echo "FAIL pair $h/$c: $c did not wait for $h's lock"
+			t_fail "pair $h/$c: $c did not wait for $h's lock"
 			fail=1
 		fi
 		: >"$d/release"
-		wait "$hp" || { echo "FAIL pair $h/$c: holder failed"; fail=1; }
-		wait_for "$d/got" 1000
+		wait "$hp" || { t_fail "pair $h/$c: holder failed"; fail=1; }
+		wait_for "$d/got" 6000
 		if ! wait "$cp" || [[ ! -e $d/got ]]; then
-			echo "FAIL pair $h/$c: $c did not get the lock after $h"
+			t_fail "pair $h/$c: $c did not get the lock after $h"
 			fail=1
 		fi
 		[[ ! -e $d/box.lock ]] || {
-			echo "FAIL pair $h/$c: lock left behind"; fail=1; }
+			t_fail "pair $h/$c: lock left behind"; fail=1; }
 		pairs=$((pairs + 1))
 	done
 done
-((fail)) || echo "ok pairs: in all $pairs holder/contender pairs the contender waited"
-exit $fail
+((fail)) || t_pass "pairs: in all $pairs holder/contender pairs the contender waited"
+t_end

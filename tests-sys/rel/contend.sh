@@ -6,7 +6,7 @@
 # are counted and shown, not failed on (SPEC §2.7: it loses mutual
 # exclusion in some runs). $VALGRIND, if set, runs each program.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 prog=$1
 runs=$2
@@ -18,26 +18,27 @@ case $mode in
 '' | reference) ;;
 *) args=(-D "$mode") ;;
 esac
-rel_setup contend
+t_begin contend
+ref_ok=0 ref_lost=0
 for ((run = 1; run <= runs; run++)); do
-	d=$rel_work/run-$run
+	d=$T_WORK/run-$run
 	mkdir "$d"
 	if [ "$mode" = reference ]; then
-		if "$prog" "$d" 4 "$rounds" >"$rel_work/out" 2>&1; then
-			rel_pass=$((rel_pass + 1))
+		if "$prog" "$d" 4 "$rounds" >"$T_WORK/out" 2>&1; then
+			ref_ok=$((ref_ok + 1))
 		else
-			rel_fail=$((rel_fail + 1))
+			ref_lost=$((ref_lost + 1))
 		fi
-		grep '^#' "$rel_work/out" || true
+		grep '^#' "$T_WORK/out" || true
 	else
-		rel_case "contend run $run" "${vg[@]}" "$prog" "${args[@]}" \
+		t_case "contend run $run" "${vg[@]}" "$prog" "${args[@]}" \
 			"$d" 4 "$rounds"
 	fi
 	rm -rf "$d"
 done
 if [ "$mode" = reference ]; then
-	echo "reference: $rel_fail of $runs run(s) lost mutual exclusion" \
+	echo "reference: $ref_lost of $runs run(s) lost mutual exclusion" \
 		"or increments (not a failure of ours)"
 	exit 0
 fi
-rel_done "contend ${mode:+($(basename "$mode")) }($runs run(s))"
+t_end

@@ -4,19 +4,19 @@
 # fresh folder. $CRASH_CYCLES lock cycles per case (500); $VALGRIND, if
 # set, runs each program.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 prog=$1
 runs=$2
 cycles=${CRASH_CYCLES:-500}
 read -ra vg <<<"${VALGRIND:-}"
-rel_setup crash
+t_begin crash
 for ((run = 1; run <= runs; run++)); do
 	for c in fork pid age; do
-		d=$rel_work/$c-$run
+		d=$T_WORK/$c-$run
 		mkdir "$d"
-		rel_case "crash $c" "${vg[@]}" "$prog" "$c" "$d" "$cycles"
+		t_case "crash $c" "${vg[@]}" "$prog" "$c" "$d" "$cycles"
 		rm -rf "$d"
 	done
 done
-rel_done "crash ($runs run(s))"
+t_end

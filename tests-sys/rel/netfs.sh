@@ -9,17 +9,21 @@
 # library (LD_LIBRARY_PATH set by the caller), REF_BUILD netfs built
 # against the reference's static library.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
-rel_need_root "mounting file systems and running sshd"
-rel_need sshd ssh-keygen sshfs fusermount3 unshare fusefat mkfs.vfat \
-	mount.exfat-fuse mkfs.exfat losetup ss
+t_begin netfs
+t_need_root "netfs: mounting file systems and running sshd" || t_end
+for need in sshd:openssh-server ssh-keygen:openssh-client sshfs:sshfs \
+	fusermount3:fuse3 unshare:util-linux fusefat:fusefat \
+	mkfs.vfat:dosfstools mount.exfat-fuse:exfat-fuse \
+	mkfs.exfat:exfatprogs losetup:mount ss:iproute2; do
+	t_need_cmd "${need%%:*}" "${need#*:}" || t_end
+done
 build=$(realpath "$1")
 ref=$(realpath "$2")
 rounds=${NETFS_ROUNDS:-200}
 read -ra vg <<<"${VALGRIND:-}"
-rel_setup netfs
-w=$rel_work
+w=$T_WORK
 export LC_ALL=C
 
 # ---- the server
@@ -48,7 +52,7 @@ for try in $(seq 1 20); do
 	CONF
 	/usr/sbin/sshd -D -f "$w/ssh/sshd_config" -E "$w/ssh/log" &
 	sshd_pid=$!
-	rel_on_exit "kill $sshd_pid 2>/dev/null; wait $sshd_pid 2>/dev/null"
+	t_on_exit "kill $sshd_pid 2>/dev/null; wait $sshd_pid 2>/dev/null"
 	for i in $(seq 1 50); do
 		ss -Hltn "sport = :$port" | grep -q . && break 2
 		kill -0 "$sshd_pid" 2>/dev/null || break
@@ -58,8 +62,8 @@ for try in $(seq 1 20); do
 done
 if [ -z "$sshd_pid" ]; then
 	cat "$w/ssh/log" >&2 || true
-	echo "FAIL netfs: cannot start sshd"
-	exit 1
+	t_fail sshd "cannot start sshd"
+	t_end
 fi
 
 # mount_sshfs NAME HOST [OPTIONS]: the share at $w/NAME, its client (the
@@ -84,14 +88,14 @@ mount_sshfs() {
 		"$host" -s -o "$opts" \
 		"root@127.0.0.1:$w/export" "$w/$name" &
 	local pid=$!
-	rel_mounts+=("$w/$name")
-	rel_on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
+	t_mounts+=("$w/$name")
+	t_on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
 	for i in $(seq 1 100); do
 		mountpoint -q "$w/$name" && return 0
 		sleep 0.1
 	done
-	echo "FAIL netfs: sshfs mount $name did not come up"
-	exit 1
+	t_fail "sshfs-$name" "the sshfs mount did not come up"
+	t_end
 }
 
 mount_sshfs a client-a
@@ -104,48 +108,48 @@ no_debris() {
 	left=$(find "$1" -mindepth 1 \( -name '.lk*' -o -name '.fuse_hidden*' \
 		-o -name '*.lock' -o -name marker \) -printf '%f ')
 	if [ -n "$left" ]; then
-		echo "FAIL $2: left in the share: $left"
+		echo "# $2: left in the share: $left"
 		return 1
 	fi
 }
 
-rel_case sshfs-links "${vg[@]}" "$build/netfs" links "$w/a" "$w/b"
-rel_case sshfs-reference "${vg[@]}" "$ref/netfs" refails "$w/a"
-rel_case sshfs-stress "${vg[@]}" "$build/contend" -H client-a,client-b \
+t_case sshfs-links "${vg[@]}" "$build/netfs" links "$w/a" "$w/b"
+t_case sshfs-reference "${vg[@]}" "$ref/netfs" refails "$w/a"
+t_case sshfs-stress "${vg[@]}" "$build/contend" -H client-a,client-b \
 	"$w/a,$w/b" 4 "$rounds"
-rel_case sshfs-fastwake "${vg[@]}" "$build/netfs" fastwake "$w/a" "$w/b"
-rel_case sshfs-debris no_debris "$w/export" sshfs
+t_case sshfs-fastwake "${vg[@]}" "$build/netfs" fastwake "$w/a" "$w/b"
+t_case sshfs-debris no_debris "$w/export" sshfs
 
 # sshfs told not to make hard links: link() fails with EPERM.
 mount_sshfs c client-c ,disable_hardlink
 mkdir -p "$w/export/nolinks"
-rel_case sshfs-nolinks "${vg[@]}" "$build/netfs" nolinks "$w/c/nolinks"
-rel_case sshfs-nolinks-stress "${vg[@]}" "$build/contend" "$w/c/nolinks" \
+t_case sshfs-nolinks "${vg[@]}" "$build/netfs" nolinks "$w/c/nolinks"
+t_case sshfs-nolinks-stress "${vg[@]}" "$build/contend" "$w/c/nolinks" \
 	4 "$((rounds / 2))"
-rel_case sshfs-nolinks-debris no_debris "$w/export/nolinks" sshfs-nolinks
+t_case sshfs-nolinks-debris no_debris "$w/export/nolinks" sshfs-nolinks
 
 # ---- FUSE FAT on an image file (no hard links at all)
 truncate -s 16M "$w/fat.img"
 mkfs.vfat "$w/fat.img" >/dev/null
 mkdir -p "$w/fat"
 fusefat -o rw+ "$w/fat.img" "$w/fat" >/dev/null 2>&1
-rel_mounts+=("$w/fat")
-rel_case fusefat-nolinks "${vg[@]}" "$build/netfs" nolinks "$w/fat"
-rel_case fusefat-stress "${vg[@]}" "$build/contend" "$w/fat" 4 \
+t_mounts+=("$w/fat")
+t_case fusefat-nolinks "${vg[@]}" "$build/netfs" nolinks "$w/fat"
+t_case fusefat-stress "${vg[@]}" "$build/contend" "$w/fat" 4 \
 	"$((rounds / 2))"
-rel_case fusefat-debris no_debris "$w/fat" fusefat
+t_case fusefat-debris no_debris "$w/fat" fusefat
 
 # ---- exFAT through FUSE on a loop device
 truncate -s 16M "$w/exfat.img"
 mkfs.exfat "$w/exfat.img" >/dev/null
 loop=$(losetup -f --show "$w/exfat.img")
-rel_on_exit "losetup -d $loop"
+t_on_exit "losetup -d $loop"
 mkdir -p "$w/exfat"
 mount.exfat-fuse "$loop" "$w/exfat" >/dev/null 2>&1
-rel_mounts+=("$w/exfat")
-rel_case exfat-nolinks "${vg[@]}" "$build/netfs" nolinks "$w/exfat"
-rel_case exfat-stress "${vg[@]}" "$build/contend" "$w/exfat" 4 \
+t_mounts+=("$w/exfat")
+t_case exfat-nolinks "${vg[@]}" "$build/netfs" nolinks "$w/exfat"
+t_case exfat-stress "${vg[@]}" "$build/contend" "$w/exfat" 4 \
 	"$((rounds / 2))"
-rel_case exfat-debris no_debris "$w/exfat" exfat
+t_case exfat-debris no_debris "$w/exfat" exfat
 
-rel_done netfs
+t_end
