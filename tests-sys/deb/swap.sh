@@ -378,8 +378,9 @@ fi
 # ------------------------------------------------------------ the outside
 t_begin deb
 t_need_root deb || t_end
-for c in unshare apt-get dpkg-deb readelf setpriv; do
-	t_need_cmd "$c" util-linux || t_end
+for c in unshare:util-linux setpriv:util-linux apt-get:apt dpkg-deb:dpkg \
+	readelf:binutils; do
+	t_need_cmd "${c%%:*}" "${c#*:}" || t_end
 done
 [[ -n $src && -n $debs ]] || { t_fail args "--src and --debs are needed"; t_end; }
 
