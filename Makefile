@@ -5,6 +5,7 @@
 #   make check                 every test (root for the system tests)
 #   make check-slow            the long stress and fuzz runs
 #   make install PREFIX=/usr   install (DESTDIR for staging)
+#   make install-strip         the same, with the programs and libraries stripped
 #
 # Each tier ends with one line "N passed, N failed, N skipped"
 # (tests-sys/tier.sh); README.md "Testing" says which to run when.
@@ -62,8 +63,8 @@ INSTALL_TARGETS :=
 include $(sort $(wildcard mk/*.mk))
 
 .PHONY: all headers test check check-slow provision check-rust check-abi \
-	check-headers check-c check-c-valgrind check-pkgconfig install uninstall \
-	clean FORCE
+	check-headers check-c check-c-valgrind check-pkgconfig install \
+	install-strip uninstall clean FORCE
 
 all: $(SO) $(STATIC) $(B)/liblockfile.so $(B)/lockfile.pc all-extra
 
@@ -243,6 +244,20 @@ install-lib: all
 	install -m 0644 man/*.3 $(DESTDIR)$(MANDIR)/man3/
 	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] \
 		&& command -v ldconfig >/dev/null; then ldconfig; fi
+
+# GNU's install-strip: install, then strip what was installed (owners and
+# modes kept: dotlockfile may be set-group-ID).
+install-strip: install
+	strip --strip-unneeded --remove-section=.comment --remove-section=.note \
+		$(DESTDIR)$(LIBDIR)/liblockfile.so.1.0
+	strip --strip-debug --enable-deterministic-archives \
+		$(DESTDIR)$(LIBDIR)/liblockfile.a
+	for p in $(DESTDIR)$(BINDIR)/dotlockfile $(DESTDIR)$(BINDIR)/dotlock; do \
+		[ -e "$$p" ] || continue; \
+		owner=$$(stat -c %u:%g "$$p"); mode=$$(stat -c %a "$$p"); \
+		strip --remove-section=.comment --remove-section=.note "$$p"; \
+		chown "$$owner" "$$p"; chmod "$$mode" "$$p"; \
+	done
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,liblockfile.so.1.0 $(SONAME) \
