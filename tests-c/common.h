@@ -26,6 +26,7 @@
 #endif
 
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -578,6 +579,109 @@ status_str(int status)
 	else
 		snprintf(buf, sizeof(buf), "status %#x", status);
 	return buf;
+}
+
+/*
+ * Two lockers started at the same moment, as two breakers of one stale
+ * lock are (SPEC §2.7).  tc_race_two() forks two children.  Child i calls
+ * setup(i, arg), which returns the lock it is to take (and may change the
+ * child, e.g. its host name), says it is ready, spins until the parent
+ * has heard from both, waits delay[i] seconds more, calls
+ * lockfile_create(lock, 0, 0) and reports the result, with the inode of
+ * the lock it saw when it won.  Returns the number of winners; a result
+ * other than L_SUCCESS or L_MAXTRYS fails the test.
+ */
+struct tc_race_report {
+	int rc;
+	int err;
+	ino_t ino;
+};
+
+typedef const char *(*tc_racer_setup)(int i, void *arg);
+
+TC_UNUSED static void
+tc_racer(int i, tc_racer_setup setup, void *arg, double delay,
+    volatile int *go, int ready, int out)
+{
+	struct tc_race_report r;
+	struct stat st;
+	const char *lock;
+	double t0;
+
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	lock = setup(i, arg);
+	if (write(ready, "r", 1) != 1)
+		_exit(2);
+	while (!__atomic_load_n(go, __ATOMIC_SEQ_CST))
+		sched_yield();	/* leave a CPU to the other */
+	t0 = now_mono();
+	while (now_mono() - t0 < delay)
+		;
+	errno = 0;
+	r.rc = lockfile_create(lock, 0, 0);
+	r.err = errno;
+	r.ino = 0;
+	if (r.rc == L_SUCCESS && lstat(lock, &st) == 0)
+		r.ino = st.st_ino;
+	if (write(out, &r, sizeof(r)) != (ssize_t)sizeof(r))
+		_exit(2);
+	_exit(0);
+}
+
+TC_UNUSED static int
+tc_race_two(tc_racer_setup setup, void *arg, const double delay[2],
+    struct tc_race_report r[2])
+{
+	static volatile int *go;
+	pid_t pid[2];
+	int pfd[2][2], rfd[2], i, status, wins = 0;
+	char c;
+
+	if (go == NULL) {
+		go = mmap(NULL, sizeof(*go), PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (go == MAP_FAILED)
+			FAIL("mmap: %s", strerror(errno));
+	}
+	*go = 0;
+	if (pipe(rfd) != 0)
+		FAIL("pipe: %s", strerror(errno));
+	fflush(stdout);
+	for (i = 0; i < 2; i++) {
+		if (pipe(pfd[i]) != 0)
+			FAIL("pipe: %s", strerror(errno));
+		if ((pid[i] = fork()) < 0)
+			FAIL("fork: %s", strerror(errno));
+		if (pid[i] == 0) {
+			close(pfd[i][0]);
+			close(rfd[0]);
+			tc_racer(i, setup, arg, delay[i], go, rfd[1],
+			    pfd[i][1]);
+		}
+		close(pfd[i][1]);
+	}
+	close(rfd[1]);
+	/* Both children are running (and spinning): start them. */
+	for (i = 0; i < 2; i++)
+		if (read(rfd[0], &c, 1) != 1)
+			FAIL("racer %d did not start", i);
+	close(rfd[0]);
+	__atomic_store_n(go, 1, __ATOMIC_SEQ_CST);
+	for (i = 0; i < 2; i++) {
+		if (read(pfd[i][0], &r[i], sizeof(r[i])) !=
+		    (ssize_t)sizeof(r[i]))
+			FAIL("racer %d sent no report", i);
+		close(pfd[i][0]);
+		if (waitpid(pid[i], &status, 0) != pid[i] ||
+		    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			FAIL("racer %d: %s", i, status_str(status));
+		if (r[i].rc == L_SUCCESS)
+			wins++;
+		else if (r[i].rc != L_MAXTRYS)
+			FAIL("lockfile_create returned %d (errno %d %s)",
+			    r[i].rc, r[i].err, strerror(r[i].err));
+	}
+	return wins;
 }
 
 /* Unprivileged uid/gid used for permission tests when running as root. */

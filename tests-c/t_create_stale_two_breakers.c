@@ -12,46 +12,14 @@
  */
 #include "common.h"
 
-#include <sched.h>
-#include <sys/mman.h>
-
-struct shared {
-	volatile int go;
-};
-
-struct report {
-	int rc;
-	int err;
-	ino_t ino;
-};
-
 static char lock[TC_PATH];
-static struct shared *shm;
 
-/* One child: wait for the start, then delay seconds, then lock. */
-static void
-breaker(int ready, int fd, double delay)
+static const char *
+the_lock(int i, void *arg)
 {
-	struct report r;
-	struct stat st;
-	double t0;
-
-	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (write(ready, "r", 1) != 1)
-		_exit(2);
-	while (!__atomic_load_n(&shm->go, __ATOMIC_SEQ_CST))
-		sched_yield();	/* leave a CPU to the parent */
-	t0 = now_mono();
-	while (now_mono() - t0 < delay)
-		;
-	r.rc = lockfile_create(lock, 0, 0);
-	r.err = errno;
-	r.ino = 0;
-	if (r.rc == L_SUCCESS && lstat(lock, &st) == 0)
-		r.ino = st.st_ino;
-	if (write(fd, &r, sizeof(r)) != (ssize_t)sizeof(r))
-		_exit(2);
-	_exit(0);
+	(void)i;
+	(void)arg;
+	return lock;
 }
 
 /* One round; returns a description of what went wrong, or NULL. */
@@ -59,58 +27,21 @@ static const char *
 one_round(int round)
 {
 	static char msg[200];
-	struct report r[2];
+	struct tc_race_report r[2];
 	struct stat st;
-	pid_t pid[2];
-	int pfd[2][2], rfd[2], i, status, wins = 0, w = -1;
-	char c;
+	double delay[2];
+	int wins, w;
 
 	make_lock(lock, "0\n", 1000);
-	shm->go = 0;
-	if (pipe(rfd) != 0)
-		FAIL("pipe: %s", strerror(errno));
-	fflush(stdout);
-	for (i = 0; i < 2; i++) {
-		if (pipe(pfd[i]) != 0)
-			FAIL("pipe: %s", strerror(errno));
-		if ((pid[i] = fork()) < 0)
-			FAIL("fork: %s", strerror(errno));
-		if (pid[i] == 0) {
-			close(pfd[i][0]);
-			close(rfd[0]);
-			breaker(rfd[1], pfd[i][1],
-			    i == 0 ? 0.0 : (round % 41) * 0.5e-6);
-		}
-		close(pfd[i][1]);
-	}
-	close(rfd[1]);
-	/* Both children are running (and spinning): start them. */
-	for (i = 0; i < 2; i++)
-		if (read(rfd[0], &c, 1) != 1)
-			FAIL("child %d did not start", i);
-	close(rfd[0]);
-	__atomic_store_n(&shm->go, 1, __ATOMIC_SEQ_CST);
-	for (i = 0; i < 2; i++) {
-		if (read(pfd[i][0], &r[i], sizeof(r[i])) !=
-		    (ssize_t)sizeof(r[i]))
-			FAIL("child %d sent no report", i);
-		close(pfd[i][0]);
-		if (waitpid(pid[i], &status, 0) != pid[i] ||
-		    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			FAIL("child %d: %s", i, status_str(status));
-		if (r[i].rc == L_SUCCESS) {
-			wins++;
-			w = i;
-		} else if (r[i].rc != L_MAXTRYS) {
-			FAIL("lockfile_create returned %d (errno %d %s)",
-			    r[i].rc, r[i].err, strerror(r[i].err));
-		}
-	}
+	delay[0] = 0.0;
+	delay[1] = (round % 41) * 0.5e-6;
+	wins = tc_race_two(the_lock, NULL, delay, r);
 	CHECK_NO_TMP();
 	if (wins != 1) {
 		snprintf(msg, sizeof(msg), "%d processes took the lock", wins);
 		return msg;
 	}
+	w = r[0].rc == L_SUCCESS ? 0 : 1;
 	if (lstat(lock, &st) != 0)
 		return "the winner's lock was removed";
 	if (st.st_ino != r[w].ino)
@@ -129,10 +60,6 @@ main(int argc, char **argv)
 	if (argc > 1 && (rounds = atoi(argv[1])) < 1)
 		FAIL("bad round count");
 	tpath(lock, "stale.lock");
-	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (shm == MAP_FAILED)
-		FAIL("mmap: %s", strerror(errno));
 
 	for (i = 0; i < rounds; i++) {
 		if ((what = one_round(i)) != NULL) {

@@ -33,9 +33,6 @@
  */
 #include "../rel/rel.h"
 
-#include <sched.h>
-#include <sys/mman.h>
-
 #define CACHE_WAIT	30
 
 static const char *export_dir, *dir_a, *dir_b;
@@ -242,43 +239,17 @@ case_basic(void)
 	as_client('a', releases_and_sees_it_gone);
 }
 
-struct report {
-	int rc;
-	int err;
-	ino_t ino;
-};
-
-struct gate {
-	volatile int go;
-};
-
-static struct gate *gate;
-
-/* One breaker: wait for the start, then lock through its own mount. */
-static void
-breaker(char which, int ready, int out)
+/* Racer i locks through its client's mount, with that client's name. */
+static const char *
+breaker(int i, void *arg)
 {
-	char p[R_PATH], host[16];
-	struct report r;
-	struct stat st;
+	static char p[R_PATH];
+	char which = i == 0 || one_client ? 'a' : 'b', host[16];
 
-	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	(void)arg;
 	snprintf(host, sizeof(host), "client-%c", which);
 	become(host);
-	at(p, which == 'a' ? dir_a : dir_b, "stale.lock");
-	if (write(ready, "r", 1) != 1)
-		_exit(2);
-	while (!__atomic_load_n(&gate->go, __ATOMIC_SEQ_CST))
-		sched_yield();
-	errno = 0;
-	r.rc = lockfile_create(p, 0, 0);
-	r.err = errno;
-	r.ino = 0;
-	if (r.rc == L_SUCCESS && lstat(p, &st) == 0)
-		r.ino = st.st_ino;
-	if (write(out, &r, sizeof(r)) != (ssize_t)sizeof(r))
-		_exit(2);
-	_exit(0);
+	return at(p, which == 'a' ? dir_a : dir_b, "stale.lock");
 }
 
 static void
@@ -295,53 +266,16 @@ make_stale(const char *d)
 static const char *
 stale_round(void)
 {
+	static const double at_once[2] = { 0.0, 0.0 };
 	static char msg[200];
-	struct report r[2];
-	pid_t pid[2];
-	int pfd[2][2], rfd[2], i, status, wins = 0, w = -1;
-	char c, p[R_PATH];
+	struct tc_race_report r[2];
+	int wins, w;
+	char p[R_PATH];
 	ino_t now;
 
 	as_client('a', make_stale);
-	gate->go = 0;
-	if (pipe(rfd) != 0)
-		FAIL("pipe: %s", strerror(errno));
-	fflush(stdout);
-	for (i = 0; i < 2; i++) {
-		if (pipe(pfd[i]) != 0)
-			FAIL("pipe: %s", strerror(errno));
-		if ((pid[i] = fork()) < 0)
-			FAIL("fork: %s", strerror(errno));
-		if (pid[i] == 0) {
-			close(pfd[i][0]);
-			close(rfd[0]);
-			breaker(i == 0 || one_client ? 'a' : 'b', rfd[1],
-			    pfd[i][1]);
-		}
-		close(pfd[i][1]);
-	}
-	close(rfd[1]);
-	for (i = 0; i < 2; i++)
-		if (read(rfd[0], &c, 1) != 1)
-			FAIL("breaker %d did not start", i);
-	close(rfd[0]);
-	__atomic_store_n(&gate->go, 1, __ATOMIC_SEQ_CST);
-	for (i = 0; i < 2; i++) {
-		if (read(pfd[i][0], &r[i], sizeof(r[i])) !=
-		    (ssize_t)sizeof(r[i]))
-			FAIL("breaker %d sent no report", i);
-		close(pfd[i][0]);
-		if (waitpid(pid[i], &status, 0) != pid[i] ||
-		    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			FAIL("breaker %d: %s", i, status_str(status));
-		if (r[i].rc == L_SUCCESS) {
-			wins++;
-			w = i;
-		} else if (r[i].rc != L_MAXTRYS) {
-			FAIL("lockfile_create returned %d (errno %d %s)",
-			    r[i].rc, r[i].err, strerror(r[i].err));
-		}
-	}
+	wins = tc_race_two(breaker, NULL, at_once, r);
+	w = r[0].rc == L_SUCCESS ? 0 : 1;
 	CHECK_NO_TMP_IN(export_dir);
 	if (wins != 1) {
 		snprintf(msg, sizeof(msg), "%d breakers took the lock", wins);
@@ -367,10 +301,6 @@ case_stale(int rounds)
 	char first[200] = "";
 	int i, bad = 0;
 
-	gate = mmap(NULL, sizeof(*gate), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (gate == MAP_FAILED)
-		FAIL("mmap: %s", strerror(errno));
 	for (i = 0; i < rounds; i++) {
 		if ((what = stale_round()) != NULL && bad++ == 0)
 			snprintf(first, sizeof(first), "%s", what);
