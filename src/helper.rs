@@ -21,14 +21,16 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use nix::NixPath;
+use nix::fcntl::{OFlag, open};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+use nix::sys::stat::Mode;
 use nix::sys::stat::{lstat, stat};
-use nix::unistd::{Gid, Uid, geteuid, getuid};
+use nix::unistd::{Gid, Uid, geteuid, getpid, getuid, read};
 
 use crate::error::{Errno, LCode, LockError};
 use crate::lock::cpath::Bytes;
-use crate::lock::{FixedCPath, Options, PidMode};
-use crate::sys::{self, ProgramEnd};
+use crate::lock::{CONTENT_MAX, FixedCPath, Options, PidMode, parse_pid};
+use crate::sys::{self, Parent, ProgramEnd};
 
 /// The absolute path of the helper, from the Makefile's `HELPER`.
 pub const HELPER: &str = env!("LOCKFILE_HELPER");
@@ -130,6 +132,11 @@ impl Drop for ChildSignalBlocked {
 
 /// Run `HELPER action -r retries -q -p|-N lock` with an empty environment,
 /// as the effective uid, and wait for it.
+///
+/// With `-p` the helper writes its parent's pid, which must be ours: it
+/// runs as our own child, and should the caller's SIGCHLD disposition or
+/// reaper take its status, the lock on disk tells ([`judge_own`]). Other
+/// runs go through an intermediate child, which always reports the status.
 fn run(action: &CStr, lock: &CStr, retries: i32, pid: bool) -> ProgramEnd {
     let mut count = Bytes::<16>::new();
     // The reference passes retries % 1000 (C's remainder, like Rust's).
@@ -139,10 +146,45 @@ fn run(action: &CStr, lock: &CStr, retries: i32, pid: bool) -> ProgramEnd {
     };
     let mode = if pid { c"-p" } else { c"-N" };
     let _blocked = ChildSignalBlocked::new();
+    let parent = if pid {
+        Parent::Caller
+    } else {
+        Parent::Intermediate
+    };
     sys::run_program(
         HELPER_C,
         &[action, c"-r", count.as_cstr(), c"-q", mode, lock],
+        parent,
     )
+}
+
+/// The device and inode of `lock`, if it exists.
+fn identity(lock: &CStr) -> Option<(u64, u64)> {
+    lstat(lock).ok().map(|st| (st.st_dev, st.st_ino))
+}
+
+/// After a `-p` helper whose status was lost: the lock is ours if it is a
+/// new file (not the one seen before, `before`) holding our pid, which
+/// nobody else writes. Busy if a lock is there, else an error.
+fn judge_own(lock: &CStr, before: Option<(u64, u64)>) -> Result<(), LockError> {
+    let now = identity(lock);
+    if now.is_none() {
+        return Err(LockError::new(LCode::Error, Errno::ECHILD));
+    }
+    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    let mut buf = [0u8; CONTENT_MAX];
+    let content = match open(lock, flags, Mode::empty()) {
+        Ok(fd) => match read(&fd, &mut buf) {
+            Ok(n) => buf.get(..n).unwrap_or_default(),
+            Err(_) => &[],
+        },
+        Err(_) => &[],
+    };
+    if now != before && parse_pid(content) == getpid().as_raw() {
+        Ok(())
+    } else {
+        Err(LockError::new(LCode::MaxTrys, Errno::EAGAIN))
+    }
 }
 
 /// Let the helper create `lock`, after the core failed with `failure`
@@ -158,9 +200,12 @@ pub fn create(lock: &CStr, opts: &Options, failure: LockError) -> Result<(), Loc
     if opts.retries < 0 {
         return Err(LockError::new(LCode::MaxTrys, Errno::EAGAIN));
     }
-    match run(c"-l", lock, opts.retries, opts.pid == PidMode::Own) {
+    let own_pid = opts.pid == PidMode::Own;
+    let before = if own_pid { identity(lock) } else { None };
+    match run(c"-l", lock, opts.retries, own_pid) {
         // Could not run it: the original failure says more.
         ProgramEnd::NotRun => Err(failure),
+        ProgramEnd::Lost => judge_own(lock, before),
         ProgramEnd::Killed => Err(LockError::new(LCode::Error, Errno::EINTR)),
         ProgramEnd::Exited(0) => Ok(()),
         ProgramEnd::Exited(code) => Err(match LCode::from_c(code) {

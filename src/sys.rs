@@ -182,6 +182,19 @@ pub enum ProgramEnd {
     Killed,
     /// Its exit status.
     Exited(i32),
+    /// It ended, but its status went to the caller's SIGCHLD disposition
+    /// or reaper ([`Parent::Caller`] only).
+    Lost,
+}
+
+/// Whose child the program is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parent {
+    /// An intermediate child's: the status always reaches us.
+    Intermediate,
+    /// The caller's own, so that its parent pid is the caller's pid (what
+    /// `dotlockfile -p` writes into the lock); the status may be lost.
+    Caller,
 }
 
 /// The most arguments [`run_program`] passes.
@@ -203,7 +216,12 @@ pub const MAX_ARGS: usize = 8;
 /// before the fork, nothing allocates, and both children make only
 /// async-signal-safe system calls before `execve` or `_exit`. The caller's
 /// signal dispositions and mask are not touched in this process.
-pub fn run_program(prog: &CStr, args: &[&CStr]) -> ProgramEnd {
+///
+/// With [`Parent::Caller`] the program is forked directly, and its status
+/// is [`ProgramEnd::Lost`] when the caller's SIGCHLD disposition or reaper
+/// took it (it has ended either way: waitpid() of a child that is reaped
+/// automatically returns only once it ended).
+pub fn run_program(prog: &CStr, args: &[&CStr], parent: Parent) -> ProgramEnd {
     let mut argv: [*const c_char; MAX_ARGS + 2] = [std::ptr::null(); MAX_ARGS + 2];
     if args.len() > MAX_ARGS {
         return ProgramEnd::NotRun;
@@ -212,6 +230,9 @@ pub fn run_program(prog: &CStr, args: &[&CStr]) -> ProgramEnd {
         *slot = arg.as_ptr();
     }
     let envp: [*const c_char; 1] = [std::ptr::null()];
+    if parent == Parent::Caller {
+        return run_direct(prog, &argv, &envp);
+    }
     let mut fds: [c_int; 2] = [-1; 2];
     // SAFETY: pipe2 writes two descriptors into the array it is given.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -250,6 +271,38 @@ pub fn run_program(prog: &CStr, args: &[&CStr]) -> ProgramEnd {
             code => ProgramEnd::Exited(code),
         },
         Some(_) => ProgramEnd::Killed,
+    }
+}
+
+/// [`run_program`] with the program as our own child.
+fn run_direct(prog: &CStr, argv: &[*const c_char], envp: &[*const c_char]) -> ProgramEnd {
+    // SAFETY: _Fork() creates a child that runs only `exec_program`, which
+    // makes async-signal-safe system calls and never returns.
+    let pid = unsafe { _Fork() };
+    if pid == 0 {
+        exec_program(prog, argv, envp);
+    }
+    if pid < 0 {
+        return ProgramEnd::NotRun;
+    }
+    let mut st: c_int = 0;
+    loop {
+        // SAFETY: waits for our own child into a local int.
+        let rc = unsafe { libc::waitpid(pid, &mut st, 0) };
+        if rc == pid {
+            break;
+        }
+        if rc < 0 && Errno::last() != Errno::EINTR {
+            return ProgramEnd::Lost;
+        }
+    }
+    if libc::WIFEXITED(st) {
+        match libc::WEXITSTATUS(st) {
+            127 => ProgramEnd::NotRun,
+            code => ProgramEnd::Exited(code),
+        }
+    } else {
+        ProgramEnd::Killed
     }
 }
 
@@ -339,8 +392,12 @@ fn exec_program(prog: &CStr, argv: &[*const c_char], envp: &[*const c_char]) -> 
     }
     // SAFETY: geteuid cannot fail; setuid to it keeps us unprivileged.
     let euid = unsafe { libc::geteuid() };
-    // SAFETY: setuid is async-signal-safe; on failure we do not exec.
-    if unsafe { libc::setuid(euid) } != 0 {
+    // The raw system call, not glibc's setuid(): after _Fork() in a
+    // threaded program glibc still lists the parent's other threads, and
+    // its setuid() would wait for them to follow (they never will). This
+    // process has one thread, which is all the system call changes.
+    // SAFETY: setuid(2) with a uid value; on failure we do not exec.
+    if unsafe { libc::syscall(libc::SYS_setuid, euid) } != 0 {
         // SAFETY: ends the grandchild; 127 means "not run".
         unsafe { libc::_exit(127) };
     }
