@@ -70,12 +70,14 @@ fn is_mail_lock_bytes(bytes: &[u8], group: Gid, uid: Uid) -> bool {
     if mailbox.is_empty() || mailbox.ends_with(b"/") {
         return false;
     }
-    let Ok(mailbox_c) = FixedCPath::new(&[mailbox]) else {
+    // One path buffer on the stack at a time (a signal handler may run
+    // on a small alternate stack).
+    let mailbox_ok = FixedCPath::new(&[mailbox]).is_ok_and(|c| {
+        lstat(c.as_cstr())
+            .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_uid == uid.as_raw())
+    });
+    if !mailbox_ok {
         return false;
-    };
-    match lstat(mailbox_c.as_cstr()) {
-        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_uid == uid.as_raw() => {}
-        _ => return false,
     }
     let dir: &[u8] = match mailbox.iter().rposition(|&b| b == b'/') {
         Some(0) => b"/",
@@ -141,7 +143,8 @@ fn run(action: &CStr, lock: &CStr, retries: i32, pid: bool) -> ProgramEnd {
     let mut count = Bytes::<16>::new();
     // The reference passes retries % 1000 (C's remainder, like Rust's).
     count.push_int(i64::from(retries % 1000), 0);
-    let Ok(count) = FixedCPath::new(&[count.as_bytes()]) else {
+    count.push(b"\0");
+    let Ok(count) = CStr::from_bytes_until_nul(count.as_bytes()) else {
         return ProgramEnd::NotRun;
     };
     let mode = if pid { c"-p" } else { c"-N" };
@@ -151,11 +154,7 @@ fn run(action: &CStr, lock: &CStr, retries: i32, pid: bool) -> ProgramEnd {
     } else {
         Parent::Intermediate
     };
-    sys::run_program(
-        HELPER_C,
-        &[action, c"-r", count.as_cstr(), c"-q", mode, lock],
-        parent,
-    )
+    sys::run_program(HELPER_C, &[action, c"-r", count, c"-q", mode, lock], parent)
 }
 
 /// The device and inode of `lock`, if it exists.

@@ -79,15 +79,17 @@ pub fn held() -> bool {
 /// still `s` (so the copy is whole). `None`: it changed meanwhile.
 fn copy_path(s: u64) -> Option<FixedCPath> {
     let len = LEN.load(Ordering::Acquire).min(PATH_MAX);
-    let mut bytes = [0u8; PATH_MAX];
-    for (b, slot) in bytes.iter_mut().zip(PATH.iter()).take(len) {
-        *b = slot.load(Ordering::Relaxed);
-    }
+    // A torn copy may hold a NUL; it is refused by the check below anyway.
+    let copy = FixedCPath::from_fn(len, |i| {
+        PATH.get(i)
+            .map_or(b'/', |slot| slot.load(Ordering::Relaxed))
+            .max(1)
+    });
     fence(Ordering::Acquire);
     if STATE.load(Ordering::Acquire) != s {
         return None;
     }
-    FixedCPath::new(&[bytes.get(..len)?]).ok()
+    copy.ok()
 }
 
 /// How many times a reader tries again when the state changes under it.

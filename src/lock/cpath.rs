@@ -81,6 +81,26 @@ impl FixedCPath {
         Ok(path)
     }
 
+    /// The path of `len` bytes that `byte(i)` gives, one at a time (no
+    /// second buffer on the stack); ENAMETOOLONG beyond `PATH_MAX`, EINVAL
+    /// for a NUL byte.
+    pub fn from_fn(len: usize, mut byte: impl FnMut(usize) -> u8) -> Result<FixedCPath, Errno> {
+        let mut path = FixedCPath {
+            buf: [0; PATH_MAX + 1],
+        };
+        let dst = path.buf.get_mut(..len).ok_or(Errno::ENAMETOOLONG)?;
+        if len > PATH_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        for (i, b) in dst.iter_mut().enumerate() {
+            *b = byte(i);
+            if *b == 0 {
+                return Err(Errno::EINVAL);
+            }
+        }
+        Ok(path)
+    }
+
     /// The path as a C string.
     pub fn as_cstr(&self) -> &CStr {
         // The last byte is never written, so there is always a NUL.
@@ -194,6 +214,12 @@ mod tests {
             Err(Errno::ENAMETOOLONG)
         ));
         assert!(matches!(FixedCPath::new(&[b"a\0b"]), Err(Errno::EINVAL)));
+        let p = FixedCPath::from_fn(3, |i| b"abc"[i]).unwrap();
+        assert_eq!(p.as_cstr(), c"abc");
+        assert!(matches!(
+            FixedCPath::from_fn(PATH_MAX + 1, |_| b'x'),
+            Err(Errno::ENAMETOOLONG)
+        ));
     }
 
     #[test]
