@@ -8,7 +8,9 @@
 //! - [`mbox`]: flock, dot-lock and fcntl on a mailbox in one call, as
 //!   Mail Avenger's `dotlock` takes them.
 //! - [`helper`]: the setgid `dotlockfile` helper for group-mail spools.
-//! - `ffi`: the C ABI, a thin layer over these.
+//! - [`policy`]: what the C API does (waiter choice, helper fallback, the
+//!   mail lock), calling the modules above; one direction, no callbacks.
+//! - `ffi`: the C ABI: converts arguments and calls [`policy`].
 //! - [`sys`]: the few operations that need `unsafe` outside `ffi`.
 //!
 //! Panics never cross the C boundary: the libraries are built with
@@ -30,6 +32,7 @@ pub mod helper;
 pub mod lock;
 pub mod mail;
 pub mod mbox;
+pub mod policy;
 pub mod sys;
 #[cfg(test)]
 mod testutil;

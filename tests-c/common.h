@@ -30,6 +30,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <dirent.h>
@@ -807,6 +808,58 @@ tc_call_in_child(const char *what, int (*fn)(void *), void *arg,
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "%s: %s, want %d errno %d (%s)", what, status_str(status),
 	    want_rc, want_errno, strerror(want_errno));
+}
+
+/*
+ * Process conditions (SPEC §4): block until thread `tid` of this process
+ * sits in a sleeping system call (nanosleep, clock_nanosleep, poll, ppoll:
+ * the wait between two attempts, plain or with LOCKFILE_FAST_WAKE), read
+ * from /proc/self/task/TID/syscall.  The tests that act while maillock()
+ * waits build their interleaving with it instead of guessing a time.
+ * FAIL when the thread is not seen waiting within 60 s.
+ */
+TC_UNUSED static int
+tc_is_sleep_syscall(long nr)
+{
+	switch (nr) {
+#ifdef SYS_nanosleep
+	case SYS_nanosleep:
+#endif
+#ifdef SYS_poll
+	case SYS_poll:
+#endif
+	case SYS_clock_nanosleep:
+	case SYS_ppoll:
+		return 1;
+	}
+	return 0;
+}
+
+TC_UNUSED static void
+wait_until_sleeping(pid_t tid)
+{
+	char path[64], buf[64];
+	double end = now_mono() + 60;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/syscall", (long)tid);
+	for (;;) {
+		if ((fd = open(path, O_RDONLY)) < 0)
+			SKIP("cannot read %s: %s", path, strerror(errno));
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			if (buf[0] >= '0' && buf[0] <= '9' &&
+			    tc_is_sleep_syscall(strtol(buf, NULL, 10)))
+				return;
+		}
+		if (now_mono() > end)
+			FAIL("thread %ld never waited (last: %.20s)",
+			    (long)tid, n > 0 ? buf : "?");
+		usleep(1000);
+	}
 }
 
 #endif /* TESTS_C_COMMON_H */

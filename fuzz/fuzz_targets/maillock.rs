@@ -2,7 +2,8 @@
 //! values, retries and call sequences, against a model of SPEC §4: the
 //! lock is MAILDIR/name.lock, or $MAIL.lock when the last component of
 //! $MAIL is the name; too long → L_NAMELEN; a second maillock while one
-//! is held does nothing; mailunlock removes exactly the lock taken.
+//! is held does nothing; mailunlock removes exactly the lock taken;
+//! touchlock names the lock held.
 //!
 //! Locks that would land outside the scratch folder (the real spool) are
 //! checked for their path and then faked, so that fuzzing never writes
@@ -11,14 +12,13 @@
 
 mod common;
 
-use std::cell::Cell;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use lockfile::lock::{self, Options, Wait, Waiter};
+use lockfile::lock::{self, FixedCPath, Flags, Options, Wait, Waiter};
 use lockfile::{LCode, LockError, mail};
 
 #[derive(Arbitrary, Debug)]
@@ -73,9 +73,25 @@ fn set_mail(mail: &Mail) -> Option<Vec<u8>> {
     value
 }
 
+/// Forget any mail lock left by an earlier input (removing it only when
+/// it is in the scratch folder).
+fn clear() {
+    if let Some((p, token)) = mail::take() {
+        let p = Path::new(OsStr::from_bytes(p.as_cstr().to_bytes()));
+        if in_scratch(p) {
+            let _ = lock::remove(p);
+        }
+        mail::unlocked(token);
+    }
+}
+
+// The steps of policy::maillock, with a create that fakes locks outside
+// the scratch folder: the path (mail::lock_path), the create, then
+// mail::remember; mailunlock is mail::take + remove + mail::unlocked;
+// touchlock is mail::held_path.
 fuzz_target!(|ops: Vec<Op>| {
     common::fresh_scratch();
-    mail::mailunlock(|_| Ok(()));
+    clear();
     let mut held: Option<PathBuf> = None;
     for op in ops.iter().take(16) {
         match op {
@@ -99,55 +115,58 @@ fuzz_target!(|ops: Vec<Op>| {
                     want.extend_from_slice(b".lock");
                     assert_eq!(path.as_os_str().as_bytes(), want.as_slice());
                 }
-                let called = Cell::new(false);
-                let result =
-                    mail::maillock(name, i32::from(*retries), |path: &Path, opts: &Options| {
-                        called.set(true);
-                        assert!(held.is_none(), "maillock created a second lock");
-                        assert_eq!(Ok(path), expect.as_deref(), "lock path");
-                        assert_eq!(opts.retries, i32::from(*retries));
-                        if *fail {
-                            return Err(LockError::new(LCode::MaxTrys, lockfile::Errno::EAGAIN));
-                        }
-                        if in_scratch(path) {
-                            lock::create_with(path, opts, &lock::SystemClock, &mut NoSleep)
-                        } else {
-                            Ok(())
-                        }
-                    });
-                match (&held, &expect) {
-                    (Some(_), _) => {
-                        assert!(result.is_ok() && !called.get(), "held, yet {result:?}");
-                    }
-                    (None, Err(e)) => {
+                // maillock() returns at once while a lock is held.
+                assert_eq!(mail::held(), held.is_some());
+                if held.is_some() {
+                    continue;
+                }
+                let path = match expect {
+                    Err(e) => {
                         assert_eq!(e.code, LCode::NameLen);
-                        assert_eq!(result, Err(*e));
-                        assert!(!called.get());
+                        continue;
                     }
-                    (None, Ok(path)) => {
-                        assert!(called.get());
-                        if result.is_ok() {
-                            held = Some(path.clone());
-                        }
-                    }
+                    Ok(path) => path,
+                };
+                let opts = Options::from_flags(i32::from(*retries), Flags(0), None);
+                let Ok(opts) = opts else {
+                    continue;
+                };
+                let created = if *fail {
+                    Err(LockError::new(LCode::MaxTrys, lockfile::Errno::EAGAIN))
+                } else if in_scratch(&path) {
+                    lock::create_with(&path, &opts, &lock::SystemClock, &mut NoSleep)
+                } else {
+                    Ok(())
+                };
+                if created.is_ok() {
+                    let c = FixedCPath::new(&[path.as_os_str().as_bytes()]).unwrap();
+                    assert_eq!(mail::remember(c.as_cstr()), mail::Remembered::Yes);
+                    held = Some(path);
                 }
             }
             Op::Unlock => {
-                let removed = Cell::new(None);
-                mail::mailunlock(|p| {
-                    removed.set(Some(p.to_path_buf()));
-                    if in_scratch(p) {
-                        lock::remove(p)
-                    } else {
-                        Ok(())
-                    }
-                });
-                assert_eq!(removed.into_inner(), held.take());
+                let taken = mail::take();
+                let removed = taken
+                    .as_ref()
+                    .map(|(p, _)| PathBuf::from(OsStr::from_bytes(p.as_cstr().to_bytes())));
+                if let Some(p) = removed.as_deref().filter(|p| in_scratch(p)) {
+                    let _ = lock::remove(p);
+                }
+                if let Some((_, token)) = taken {
+                    mail::unlocked(token);
+                }
+                assert_eq!(removed, held.take());
+                assert!(!mail::held());
             }
             Op::Touch => {
+                let path = mail::held_path();
+                let path = path
+                    .as_ref()
+                    .map(|p| PathBuf::from(OsStr::from_bytes(p.as_cstr().to_bytes())));
+                assert_eq!(path, held);
                 // touchlock() works on the real path: only when it is ours.
                 if held.as_deref().is_none_or(in_scratch) {
-                    mail::touchlock();
+                    lockfile::policy::touchlock();
                 }
             }
         }
@@ -161,11 +180,5 @@ fuzz_target!(|ops: Vec<Op>| {
             );
         }
     }
-    mail::mailunlock(|p| {
-        if in_scratch(p) {
-            lock::remove(p)
-        } else {
-            Ok(())
-        }
-    });
+    clear();
 });

@@ -3,9 +3,10 @@
 
 use std::ffi::{c_char, c_int};
 
-use super::{__lockargs, L_ERROR, code, create, interval_arg, path_arg, status};
+use super::{__lockargs, L_ERROR, code, interval_arg, path_arg, status};
 use crate::error::Errno;
-use crate::lock::{self, Flags, Options};
+use crate::lock::{Flags, Options};
+use crate::policy;
 
 /// Create a lock file, retrying `retries` times.
 ///
@@ -27,7 +28,7 @@ pub unsafe extern "C" fn lockfile_create(
         return L_ERROR;
     };
     // Without args, __L_INTERVAL is refused like any unknown flag.
-    code(Options::from_flags(retries, Flags(flags), None).and_then(|o| create(path, &o)))
+    code(Options::from_flags(retries, Flags(flags), None).and_then(|o| policy::create(path, &o)))
 }
 
 /// Create a lock file, with extra arguments (experimental).
@@ -56,13 +57,14 @@ pub unsafe extern "C" fn lockfile_create2(
     code(
         interval
             .and_then(|i| Options::from_flags(retries, Flags(flags), i))
-            .and_then(|o| create(path, &o)),
+            .and_then(|o| policy::create(path, &o)),
     )
 }
 
 /// Remove a lock file.
 ///
-/// Returns 0 (also when there was none), or -1 with errno.
+/// Returns 0 (also when there was none), or -1 with errno. May be called
+/// from a signal handler and in the child of a threaded program.
 ///
 /// # Safety
 /// `lockfile` is NULL or a NUL-terminated string.
@@ -70,15 +72,15 @@ pub unsafe extern "C" fn lockfile_create2(
 pub unsafe extern "C" fn lockfile_remove(lockfile: *const c_char) -> c_int {
     // SAFETY: the caller's contract for `lockfile`.
     match unsafe { path_arg(lockfile) } {
-        // SPEC §5: a mail lock in a group-mail spool goes through the helper.
-        Some(path) => status(crate::helper::remove(path)),
+        Some(path) => status(policy::remove(path)),
         None => status(Err(Errno::EINVAL)),
     }
 }
 
 /// Set a lock file's access and modification times to now.
 ///
-/// Returns 0, or -1 with errno.
+/// Returns 0, or -1 with errno. May be called from a signal handler and
+/// in the child of a threaded program.
 ///
 /// # Safety
 /// `lockfile` is NULL or a NUL-terminated string.
@@ -86,7 +88,7 @@ pub unsafe extern "C" fn lockfile_remove(lockfile: *const c_char) -> c_int {
 pub unsafe extern "C" fn lockfile_touch(lockfile: *const c_char) -> c_int {
     // SAFETY: the caller's contract for `lockfile`.
     match unsafe { path_arg(lockfile) } {
-        Some(path) => status(lock::touch(path)),
+        Some(path) => status(policy::touch(path)),
         None => status(Err(Errno::EINVAL)),
     }
 }
@@ -95,6 +97,7 @@ pub unsafe extern "C" fn lockfile_touch(lockfile: *const c_char) -> c_int {
 ///
 /// Returns 0 if it does, -1 if not. With L_PID or L_PPID a pid in the lock
 /// decides; otherwise a lock is valid for 300 s after its last change.
+/// May be called from a signal handler and after fork.
 ///
 /// # Safety
 /// `lockfile` is NULL or a NUL-terminated string.
@@ -102,7 +105,7 @@ pub unsafe extern "C" fn lockfile_touch(lockfile: *const c_char) -> c_int {
 pub unsafe extern "C" fn lockfile_check(lockfile: *const c_char, flags: c_int) -> c_int {
     // SAFETY: the caller's contract for `lockfile`.
     match unsafe { path_arg(lockfile) } {
-        Some(path) if lock::check(path, Flags(flags)) => 0,
+        Some(path) if policy::check(path, Flags(flags)) => 0,
         Some(_) => -1,
         None => status(Err(Errno::EINVAL)),
     }

@@ -2,9 +2,9 @@
 
 use std::ffi::{c_char, c_int};
 
-use super::{L_ERROR, code, create, path_arg};
+use super::{L_ERROR, code, path_arg};
 use crate::error::Errno;
-use crate::mail;
+use crate::policy;
 
 /// Lock the mailbox of user `name`, retrying `retries` times.
 ///
@@ -21,18 +21,24 @@ pub unsafe extern "C" fn maillock(name: *const c_char, retries: c_int) -> c_int 
         Errno::EINVAL.set();
         return L_ERROR;
     };
-    use std::os::unix::ffi::OsStrExt;
-    code(mail::maillock(name.as_os_str().as_bytes(), retries, create))
+    code(policy::maillock(name.to_bytes(), retries))
 }
 
 /// Remove the mail lock taken by maillock(), if any.
+///
+/// May be called from a signal handler and in the child of a threaded
+/// program; during another maillock()'s wait it does nothing (no lock is
+/// held yet).
 #[unsafe(no_mangle)]
 pub extern "C" fn mailunlock() {
-    mail::mailunlock(crate::helper::remove);
+    policy::mailunlock();
 }
 
 /// Refresh the mail lock taken by maillock(); does nothing without one.
+///
+/// May be called from a signal handler and in the child of a threaded
+/// program.
 #[unsafe(no_mangle)]
 pub extern "C" fn touchlock() {
-    mail::touchlock();
+    policy::touchlock();
 }

@@ -86,7 +86,7 @@ pub unsafe extern "C" fn lockfile_mbox_lock(
         return L_ERROR;
     };
     let held = options(timeout, flags)
-        .and_then(|o| MboxLock::lock(path, &o).map_err(|e| e.error))
+        .and_then(|o| MboxLock::lock(super::as_path(path), &o).map_err(|e| e.error))
         .map(|held| Box::into_raw(Box::new(lockfile_mbox { held })));
     match held {
         Ok(handle) => {

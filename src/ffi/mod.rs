@@ -1,12 +1,18 @@
 //! The C ABI of liblockfile 1.17: constants, `struct __lockargs`, and the
 //! exported functions (in [`lockfile`] and [`maillock`]).
 //!
+//! The functions here only convert arguments and results; what a call
+//! does is decided in `policy`.
+//!
 //! Conventions for every exported function:
 //! - A pointer argument is either NULL or points to a NUL-terminated
 //!   string that stays valid and unchanged for the call. NULL gives
 //!   `L_ERROR` (or -1) with errno `EINVAL`, where the reference crashes.
 //! - errno is set as the last action, from the value captured at the
 //!   failing system call; on success it is left as it was.
+//! - `lockfile_remove`, `lockfile_touch`, `lockfile_check`, `mailunlock`
+//!   and `touchlock` are async-signal-safe and safe in the child of a
+//!   threaded program (SPEC §4): no allocation, no lock.
 //! - Nothing here panics on purpose; should a bug panic, the process aborts
 //!   (`panic = "abort"`, and an `extern "C"` function never unwinds).
 #![allow(non_camel_case_types)]
@@ -15,14 +21,9 @@ pub mod lockfile;
 pub mod maillock;
 pub mod mbox;
 
-use std::cell::RefCell;
-use std::ffi::{CStr, OsStr, c_char, c_int};
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
-use std::sync::OnceLock;
+use std::ffi::{CStr, c_char, c_int};
 
 use crate::error::{Errno, LCode, LockError};
-use crate::lock::{self, FastWake, Options, SystemClock};
 
 /// Lockfile created.
 pub const L_SUCCESS: c_int = 0;
@@ -58,18 +59,23 @@ pub struct __lockargs {
     pub interval: c_int,
 }
 
-/// The path behind a C string argument; `None` for NULL.
+/// The C string argument; `None` for NULL. No copy, no allocation.
 ///
 /// # Safety
 /// `p` is NULL or points to a NUL-terminated string valid for `'a`.
-unsafe fn path_arg<'a>(p: *const c_char) -> Option<&'a Path> {
+unsafe fn path_arg<'a>(p: *const c_char) -> Option<&'a CStr> {
     if p.is_null() {
         return None;
     }
     // SAFETY: non-NULL, and the caller promises a NUL-terminated string
     // that lives for 'a (the module's contract).
-    let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
-    Some(Path::new(OsStr::from_bytes(bytes)))
+    Some(unsafe { CStr::from_ptr(p) })
+}
+
+/// A C string argument as a path (no copy).
+fn as_path(c: &CStr) -> &std::path::Path {
+    use std::os::unix::ffi::OsStrExt;
+    std::path::Path::new(std::ffi::OsStr::from_bytes(c.to_bytes()))
 }
 
 /// The interval in `args`, checking `args_sz` as the reference does.
@@ -91,40 +97,6 @@ unsafe fn interval_arg(
     // module's contract it points to a readable struct __lockargs.
     let args = unsafe { args.read_unaligned() };
     Ok(Some(args.interval))
-}
-
-/// Whether `LOCKFILE_FAST_WAKE=1` asks for fast hand-off. Read once per
-/// process, at the first lock: it is configuration, like the build-time
-/// MAILDIR, not lock state, so a process-wide `OnceLock` is fine here.
-fn fast_wake() -> bool {
-    static FAST_WAKE: OnceLock<bool> = OnceLock::new();
-    *FAST_WAKE.get_or_init(|| std::env::var_os("LOCKFILE_FAST_WAKE").is_some_and(|v| v == "1"))
-}
-
-thread_local! {
-    /// With `LOCKFILE_FAST_WAKE=1`, the waiter of this thread: its inotify
-    /// descriptor is kept from one wait to the next, since closing one
-    /// costs an RCU grace period (10-25 ms), longer than a hand-off.
-    static FAST_WAKER: RefCell<FastWake> = RefCell::new(FastWake::new());
-}
-
-/// Create a lock with the waiter the environment chose: the reference's
-/// sleeps, or with `LOCKFILE_FAST_WAKE=1` a wake as soon as it is released
-/// (still bounded by the same schedule).
-/// A mail lock in a group-mail spool goes through the setgid helper
-/// (SPEC §5).
-fn create(path: &Path, opts: &Options) -> Result<(), LockError> {
-    crate::helper::create(path, opts, |path, opts| {
-        if fast_wake() {
-            FAST_WAKER.with(|waker| match waker.try_borrow_mut() {
-                Ok(mut waker) => lock::create_with(path, opts, &SystemClock, &mut *waker),
-                // Re-entered (from a signal handler): a waiter of its own.
-                Err(_) => lock::create_with(path, opts, &SystemClock, &mut FastWake::new()),
-            })
-        } else {
-            lock::create(path, opts)
-        }
-    })
 }
 
 /// The C return code for a core result; sets errno on failure.

@@ -2,8 +2,8 @@
 #![forbid(unsafe_code)]
 
 use std::os::fd::OwnedFd;
-use std::path::Path;
 
+use nix::NixPath;
 use nix::fcntl::{OFlag, open};
 use nix::sys::signal::kill;
 use nix::sys::stat::{FileStat, Mode, fstat, stat};
@@ -114,8 +114,9 @@ pub fn judge(alive: Option<bool>, mtime: i64, now: i64) -> Verdict {
 
 /// Look at the lock `path`. With `use_pid`, a positive pid in the content
 /// decides; otherwise the age does, by the file system's clock where a
-/// read moves the atime, else by `clock`.
-pub fn inspect(path: &Path, use_pid: bool, clock: &dyn Clock) -> Inspection {
+/// read moves the atime, else by `clock`. Allocates nothing when `path` is
+/// a `CStr` (nix copies other paths of 1024 bytes or more to the heap).
+pub fn inspect<P: ?Sized + NixPath>(path: &P, use_pid: bool, clock: &dyn Clock) -> Inspection {
     // O_NONBLOCK: a FIFO planted as the lock must not hang us.
     let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOCTTY | OFlag::O_NONBLOCK;
     let fd = match open(path, flags, Mode::empty()) {

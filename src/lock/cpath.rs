@@ -10,6 +10,7 @@
 use std::ffi::CStr;
 
 use crate::error::Errno;
+use crate::lock::PATH_MAX;
 
 /// Paths up to this many bytes (NUL included) stay on the stack; longer
 /// ones, rare for lock files, go to the heap.
@@ -50,6 +51,60 @@ impl CPathBuf {
         // What is left is the one byte for the terminating NUL.
         rest.fill(0);
         CStr::from_bytes_with_nul(buf).map_err(|_| Errno::EINVAL)
+    }
+}
+
+/// One path of up to `PATH_MAX` bytes as a C string, on the stack: for
+/// the calls that must not allocate (async-signal-safe ones, SPEC §4).
+pub struct FixedCPath {
+    buf: [u8; PATH_MAX + 1],
+}
+
+impl FixedCPath {
+    /// The concatenation of `parts`; ENAMETOOLONG if longer than
+    /// `PATH_MAX`, EINVAL if it contains a NUL byte.
+    pub fn new(parts: &[&[u8]]) -> Result<FixedCPath, Errno> {
+        let mut path = FixedCPath {
+            buf: [0; PATH_MAX + 1],
+        };
+        let mut rest = path.buf.get_mut(..PATH_MAX).ok_or(Errno::EINVAL)?;
+        for part in parts {
+            if part.contains(&0) {
+                return Err(Errno::EINVAL);
+            }
+            let (head, tail) = rest
+                .split_at_mut_checked(part.len())
+                .ok_or(Errno::ENAMETOOLONG)?;
+            head.copy_from_slice(part);
+            rest = tail;
+        }
+        Ok(path)
+    }
+
+    /// The path of `len` bytes that `byte(i)` gives, one at a time (no
+    /// second buffer on the stack); ENAMETOOLONG beyond `PATH_MAX`, EINVAL
+    /// for a NUL byte.
+    pub fn from_fn(len: usize, mut byte: impl FnMut(usize) -> u8) -> Result<FixedCPath, Errno> {
+        let mut path = FixedCPath {
+            buf: [0; PATH_MAX + 1],
+        };
+        let dst = path.buf.get_mut(..len).ok_or(Errno::ENAMETOOLONG)?;
+        if len > PATH_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        for (i, b) in dst.iter_mut().enumerate() {
+            *b = byte(i);
+            if *b == 0 {
+                return Err(Errno::EINVAL);
+            }
+        }
+        Ok(path)
+    }
+
+    /// The path as a C string.
+    pub fn as_cstr(&self) -> &CStr {
+        // The last byte is never written, so there is always a NUL.
+        CStr::from_bytes_until_nul(&self.buf).unwrap_or_default()
     }
 }
 
@@ -143,6 +198,28 @@ mod tests {
         assert_eq!(b.as_bytes(), b"ab12");
         b.push(b"x");
         assert_eq!(b.as_bytes(), b"ab12");
+    }
+
+    #[test]
+    fn fixed_paths_stay_on_the_stack() {
+        let p = FixedCPath::new(&[b"/a/", b"b.lock"]).unwrap();
+        assert_eq!(p.as_cstr(), c"/a/b.lock");
+        let max = vec![b'x'; PATH_MAX];
+        assert_eq!(
+            FixedCPath::new(&[&max]).unwrap().as_cstr().to_bytes(),
+            &max[..]
+        );
+        assert!(matches!(
+            FixedCPath::new(&[&max, b"y"]),
+            Err(Errno::ENAMETOOLONG)
+        ));
+        assert!(matches!(FixedCPath::new(&[b"a\0b"]), Err(Errno::EINVAL)));
+        let p = FixedCPath::from_fn(3, |i| b"abc"[i]).unwrap();
+        assert_eq!(p.as_cstr(), c"abc");
+        assert!(matches!(
+            FixedCPath::from_fn(PATH_MAX + 1, |_| b'x'),
+            Err(Errno::ENAMETOOLONG)
+        ));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod check;
-mod cpath;
+pub(crate) mod cpath;
 mod create;
 mod schedule;
 mod stale;
@@ -16,6 +16,7 @@ mod wake;
 
 use std::path::{Path, PathBuf};
 
+use nix::NixPath;
 use nix::fcntl::AT_FDCWD;
 use nix::sys::stat::{UtimensatFlags, utimensat};
 use nix::sys::time::TimeSpec;
@@ -24,6 +25,7 @@ use nix::unistd::unlink;
 pub use check::{
     CONTENT_MAX, Inspection, STALE_AGE, Verdict, inspect, judge, parse_pid, pid_alive,
 };
+pub use cpath::FixedCPath;
 pub use create::create_with;
 pub use schedule::{Clock, MAX_SLEEP, SLEEP_STEP, Schedule, Sleeper, SystemClock, Wait, Waiter};
 #[cfg(test)]
@@ -126,12 +128,16 @@ pub fn create(path: &Path, opts: &Options) -> Result<(), LockError> {
 }
 
 /// Whether the lock `path` is valid (held): `lockfile_check`.
-pub fn check(path: &Path, flags: Flags) -> bool {
+///
+/// Async-signal-safe with a `CStr` path (SPEC §4): no allocation, no lock.
+pub fn check<P: ?Sized + NixPath>(path: &P, flags: Flags) -> bool {
     inspect(path, flags.uses_pid(), &SystemClock).verdict == Verdict::Valid
 }
 
 /// Remove the lock `path`; a lock that is not there is removed already.
-pub fn remove(path: &Path) -> Result<(), Errno> {
+///
+/// Async-signal-safe with a `CStr` path (SPEC §4).
+pub fn remove<P: ?Sized + NixPath>(path: &P) -> Result<(), Errno> {
     match unlink(path) {
         Ok(()) | Err(Errno::ENOENT) => Ok(()),
         Err(e) => Err(e),
@@ -139,7 +145,9 @@ pub fn remove(path: &Path) -> Result<(), Errno> {
 }
 
 /// Set the lock's atime and mtime to now, so that it does not go stale.
-pub fn touch(path: &Path) -> Result<(), Errno> {
+///
+/// Async-signal-safe with a `CStr` path (SPEC §4).
+pub fn touch<P: ?Sized + NixPath>(path: &P) -> Result<(), Errno> {
     let now = TimeSpec::UTIME_NOW;
     utimensat(AT_FDCWD, path, &now, &now, UtimensatFlags::FollowSymlink)
 }

@@ -2,13 +2,14 @@
 #![forbid(unsafe_code)]
 
 use std::ffi::OsStr;
-use std::os::fd::{AsFd, IntoRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
-use nix::sys::stat::lstat;
+use nix::sys::memfd::{MFdFlags, memfd_create};
+use nix::sys::stat::{fstat, lstat, major, minor};
 use nix::unistd::getpid;
 
 use super::schedule::{Wait, Waiter};
@@ -29,6 +30,16 @@ use crate::error::{Errno, LockError};
 /// 10 to 25 ms, which would be most of a hand-off. The watch itself is
 /// removed at the end of every call.
 ///
+/// A program may close every descriptor it does not know and open others
+/// in their place. So the kept descriptor is used again only once it is
+/// proven to be still our instance: when it is made, it also watches a
+/// private file (a memfd that nobody else can reach, kept open beside it:
+/// two descriptors per thread), and before each reuse the memfd's number
+/// must still name that file and `/proc/self/fdinfo` of the inotify number
+/// must list the watch. Numbers that fail the test are forgotten, never
+/// closed or used (they are the program's now). Where the proof cannot be set up (no /proc,
+/// no memfd) the instance is closed at the end of each call instead.
+///
 /// ```no_run
 /// use lockfile::lock::{FastWake, Lock, Options, SystemClock};
 /// let mut wake = FastWake::new();
@@ -42,14 +53,90 @@ use crate::error::{Errno, LockError};
 /// ```
 #[derive(Debug, Default)]
 pub struct FastWake {
-    /// The inotify instance, kept from call to call, and the process that
-    /// made it (a forked child must not share it with its parent).
-    inotify: Option<(Inotify, i32)>,
+    /// The inotify instance, kept from call to call when it can be proven
+    /// to be ours.
+    inotify: Option<Instance>,
     /// What is watched during this call.
     watch: Option<Watch>,
     /// The wait in progress: the attempt it comes before and its end.
     slot: Option<(i64, Instant)>,
     woke: bool,
+}
+
+/// An inotify instance of ours.
+#[derive(Debug)]
+struct Instance {
+    inotify: Inotify,
+    /// The process that made it (a forked child must not share it).
+    pid: i32,
+    /// The private file it watches; `None`: not provable, so not kept
+    /// past a call.
+    mark: Option<Mark>,
+}
+
+/// A memfd, which nobody else can reach, watched by our instance.
+#[derive(Debug)]
+struct Mark {
+    file: OwnedFd,
+    dev: u64,
+    ino: u64,
+}
+
+impl Instance {
+    fn new(pid: i32) -> Option<Instance> {
+        let flags = InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK;
+        let inotify = Inotify::init(flags).ok()?;
+        let mark = mark(&inotify);
+        Some(Instance { inotify, pid, mark })
+    }
+
+    /// Whether both descriptors still are ours: the memfd's number still
+    /// names our memfd (its inode is unique), and the inotify number's
+    /// fdinfo lists a watch on that inode. An instance without a mark is
+    /// only used within one call, where it is trusted.
+    fn is_ours(&self) -> bool {
+        let Some(mark) = &self.mark else {
+            return true;
+        };
+        match fstat(&mark.file) {
+            Ok(st) if (st.st_dev, st.st_ino) == (mark.dev, mark.ino) => {}
+            _ => return false,
+        }
+        let fd = self.inotify.as_fd().as_raw_fd();
+        let Ok(info) = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")) else {
+            return false;
+        };
+        // The kernel prints its own encoding of the device number.
+        let sdev = (major(mark.dev) << 20) | minor(mark.dev);
+        let want = format!(" ino:{:x} sdev:{sdev:x} ", mark.ino);
+        info.lines()
+            .any(|l| l.starts_with("inotify wd:") && l.contains(&want))
+    }
+
+    /// Give up the numbers without closing them: they may be the
+    /// program's now.
+    fn forget(self) {
+        let _ = OwnedFd::from(self.inotify).into_raw_fd();
+        if let Some(mark) = self.mark {
+            let _ = mark.file.into_raw_fd();
+        }
+    }
+}
+
+/// Make `inotify` watch a memfd of its own (kept open: the watch lasts as
+/// long as the file).
+fn mark(inotify: &Inotify) -> Option<Mark> {
+    let file = memfd_create(c"lockfile-wake", MFdFlags::MFD_CLOEXEC).ok()?;
+    let st = fstat(&file).ok()?;
+    let path = format!("/proc/self/fd/{}", file.as_raw_fd());
+    inotify
+        .add_watch(path.as_str(), AddWatchFlags::IN_ATTRIB)
+        .ok()?;
+    Some(Mark {
+        file,
+        dev: st.st_dev,
+        ino: st.st_ino,
+    })
 }
 
 /// The lock watched for, and the watch on its directory (`None`: none
@@ -102,7 +189,7 @@ impl FastWake {
             self.watch_for(lock);
         }
         let wd = self.watch.as_ref().and_then(|w| w.wd);
-        let (Some((inotify, _)), Some(wd)) = (self.inotify.as_ref(), wd) else {
+        let (Some(Instance { inotify, .. }), Some(wd)) = (self.inotify.as_ref(), wd) else {
             std::thread::sleep(end.saturating_duration_since(Instant::now()));
             return false;
         };
@@ -139,23 +226,23 @@ impl FastWake {
         }
     }
 
-    /// The instance of this process, made if need be.
+    /// The instance of this process, made if need be. A kept one is used
+    /// only if it is still ours; an inherited one (through fork(): the
+    /// parent still has it open, so closing our copy is cheap, and sharing
+    /// it would steal events) is closed.
     fn instance(&mut self) -> Option<&Inotify> {
         let pid = getpid().as_raw();
-        if self
-            .inotify
-            .as_ref()
-            .is_some_and(|&(_, owner)| owner != pid)
-        {
-            // Inherited through fork(): the parent still has it open, so
-            // closing our copy is cheap, and sharing it would steal events.
-            self.inotify = None;
+        if let Some(kept) = self.inotify.take() {
+            if !kept.is_ours() {
+                kept.forget();
+            } else if kept.pid == pid {
+                self.inotify = Some(kept);
+            }
         }
         if self.inotify.is_none() {
-            let flags = InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK;
-            self.inotify = Inotify::init(flags).ok().map(|i| (i, pid));
+            self.inotify = Instance::new(pid);
         }
-        self.inotify.as_ref().map(|(i, _)| i)
+        self.inotify.as_ref().map(|i| &i.inotify)
     }
 
     /// Watch the directory of `lock` for it to go; the old watch goes.
@@ -172,8 +259,8 @@ impl FastWake {
             Some(Err(Errno::EBADF | Errno::EINVAL)) => {
                 // The program closed our descriptor, and the number may
                 // now be one of its files: forget it without closing it.
-                if let Some((i, _)) = self.inotify.take() {
-                    let _ = OwnedFd::from(i).into_raw_fd();
+                if let Some(i) = self.inotify.take() {
+                    i.forget();
                 }
                 None
             }
@@ -181,8 +268,8 @@ impl FastWake {
         };
         // Events left from an earlier call are stale; a release after the
         // watch was added is caught by the check that follows.
-        if let Some((i, _)) = self.inotify.as_ref() {
-            while i.read_events().is_ok_and(|e| !e.is_empty()) {}
+        if let Some(i) = self.inotify.as_ref() {
+            while i.inotify.read_events().is_ok_and(|e| !e.is_empty()) {}
         }
         self.watch = Some(Watch {
             lock: lock.to_path_buf(),
@@ -192,10 +279,10 @@ impl FastWake {
 
     /// Stop watching; the instance stays for the next call.
     fn unwatch(&mut self) {
-        if let (Some((i, _)), Some(Watch { wd: Some(wd), .. })) =
+        if let (Some(i), Some(Watch { wd: Some(wd), .. })) =
             (self.inotify.as_ref(), self.watch.take())
         {
-            let _ = i.rm_watch(wd);
+            let _ = i.inotify.rm_watch(wd);
         }
     }
 }
@@ -217,6 +304,10 @@ impl Waiter for FastWake {
     fn tmp_removed(&mut self) {
         // The call is over: no events should queue until the next one.
         self.unwatch();
+        // An instance that cannot be proven ours later is not kept.
+        if self.inotify.as_ref().is_some_and(|i| i.mark.is_none()) {
+            self.inotify = None;
+        }
         self.slot = None;
         self.woke = false;
     }
@@ -387,6 +478,31 @@ mod tests {
             took >= Duration::from_secs(1) && took < Duration::from_secs(3),
             "{took:?}"
         );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_kept_instance_is_reused_only_if_proven_ours() {
+        let ours = Instance::new(getpid().as_raw()).unwrap();
+        assert!(ours.mark.is_some(), "no private mark (no /proc or memfd?)");
+        assert!(ours.is_ours());
+        // Another instance at a number we once had: no mark of ours.
+        let theirs = Instance {
+            inotify: Inotify::init(InitFlags::IN_CLOEXEC).unwrap(),
+            pid: getpid().as_raw(),
+            mark: mark(&Inotify::init(InitFlags::IN_CLOEXEC).unwrap()),
+        };
+        assert!(!theirs.is_ours());
+        drop(theirs);
+        // Kept across calls, and the same descriptor is used again.
+        let dir = scratch("keep");
+        let lock = dir.join("k.lock");
+        let mut w = FastWake::new();
+        assert!(w.wait_until(&lock, Instant::now() + Duration::from_secs(5)));
+        w.tmp_removed();
+        let fd = w.inotify.as_ref().unwrap().inotify.as_fd().as_raw_fd();
+        assert!(w.wait_until(&lock, Instant::now() + Duration::from_secs(5)));
+        assert_eq!(w.inotify.as_ref().unwrap().inotify.as_fd().as_raw_fd(), fd);
         fs::remove_dir_all(dir).unwrap();
     }
 

@@ -357,6 +357,17 @@ t library-busy           user both  4 'echo 0 >$S/$U.lock'   '$FB $S $U $O 0'   
 # we fix: no attempt with retries < 0, as outside the spool.
 t library-retries-neg    user ours  4 ''                     '$FB $S $U $O -1'                                              '[ ! -e $S/$U.lock ] && no_tmp $S'
 t library-retries-neg    user ref   0 ''                     '$FB $S $U $O -1'                                              '[ -f $S/$U.lock ]'
+# SPEC §5: the helper's status whatever the caller does with SIGCHLD;
+# busy is L_MAXTRYS/EAGAIN (mail_fallback.c, "sigchld MODE").
+for mode in dfl ign nocldwait handler thread; do
+t library-sigchld-$mode  user ours  0 ''                     "timeout 120 \$FB \$S \$U \$O sigchld $mode"                               '! grep -q FAIL $OUT && no_tmp $S && [ ! -e $S/$U.lock ]'
+done
+# The reference, we fix: busy gives EACCES (every mode); with SIG_IGN or
+# SA_NOCLDWAIT the status is lost: L_ERROR/ECHILD with the lock on disk.
+t library-sigchld-dfl    user ref   1 ''                     'timeout 120 $FB $S $U $O sigchld dfl'                                     '[ "$(grep -c FAIL $OUT)" = 2 ] && grep -q "FAIL dfl busy errno.*Permission denied" $OUT && grep -q "FAIL dfl busy L_PID errno.*Permission denied" $OUT'
+for mode in ign nocldwait; do
+t library-sigchld-$mode  user ref   1 ''                     "timeout 120 \$FB \$S \$U \$O sigchld $mode"                               "grep -q 'FAIL $mode free: error 5 with our lock left on disk' \$OUT"
+done
 fi
 
 t_end
