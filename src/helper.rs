@@ -230,19 +230,14 @@ pub fn remove(lock: &CStr, failure: Errno) -> Result<(), Errno> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::Scratch;
     use std::fs;
     use std::os::unix::fs::{PermissionsExt, symlink};
 
-    fn scratch(tag: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("lf-helper-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     #[test]
     fn mail_lock_rules() {
-        let dir = scratch("rules");
+        let scratch = Scratch::new();
+        let dir = scratch.0.clone();
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o775)).unwrap();
         let gid = Gid::from_raw(
             fs::metadata(&dir)
@@ -292,7 +287,8 @@ mod tests {
 
     #[test]
     fn only_permission_errors_go_to_the_helper() {
-        let dir = scratch("errno");
+        let scratch = Scratch::new();
+        let dir = scratch.0.clone();
         let lock = FixedCPath::new(&[dir.join("mbox.lock").as_os_str().as_bytes()]).unwrap();
         // No mailbox beside the lock: not a mail lock.
         assert!(!wants_helper(lock.as_cstr(), Some(Errno::EACCES)));
@@ -326,7 +322,8 @@ mod tests {
 
     #[test]
     fn helper_group_needs_the_setgid_bit() {
-        let dir = scratch("group");
+        let scratch = Scratch::new();
+        let dir = scratch.0.clone();
         let prog = dir.join("prog");
         fs::write(&prog, "").unwrap();
         fs::set_permissions(&prog, fs::Permissions::from_mode(0o755)).unwrap();

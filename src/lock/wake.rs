@@ -327,18 +327,13 @@ impl Waiter for FastWake {
 mod tests {
     use super::*;
     use crate::lock::SystemClock;
+    use crate::testutil::Scratch;
     use std::fs;
-
-    fn scratch(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("lockfile-wake-{}-{tag}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir(&dir).unwrap();
-        dir
-    }
 
     #[test]
     fn wakes_when_the_lock_is_removed() {
-        let dir = scratch("rm");
+        let scratch = Scratch::new();
+        let dir = scratch.0.clone();
         let lock = dir.join("x.lock");
         fs::write(&lock, "0\n").unwrap();
         let other = dir.join("other");
@@ -365,7 +360,8 @@ mod tests {
 
     #[test]
     fn wakes_on_rename_and_at_once_when_already_gone() {
-        let dir = scratch("mv");
+        let scratch = Scratch::new();
+        let dir = scratch.0.clone();
         let lock = dir.join("y.lock");
         let mut w = FastWake::new();
         assert!(w.wait_until(&lock, Instant::now() + Duration::from_secs(20)));
@@ -379,7 +375,8 @@ mod tests {
 
     #[test]
     fn times_out_when_the_lock_stays() {
-        let dir = scratch("stay");
+        let scratch = Scratch::new();
+        let dir = scratch.0.clone();
         let lock = dir.join("x.lock");
         fs::write(&lock, "0\n").unwrap();
         let mut w = FastWake::new();
@@ -410,7 +407,8 @@ mod tests {
 
     #[test]
     fn early_wakes_neither_count_nor_advance_the_schedule() {
-        let dir = scratch("early");
+        let scratch = Scratch::new();
+        let dir = scratch.0.clone();
         let lock = dir.join("held.lock");
         fs::write(&lock, "0\n").unwrap();
         let mut w = EarlyThenSleep {
@@ -437,7 +435,8 @@ mod tests {
 
     #[test]
     fn hand_off_is_fast_and_the_wait_stays_bounded() {
-        let dir = scratch("handoff");
+        let scratch = Scratch::new();
+        let dir = scratch.0.clone();
         let lock = dir.join("h.lock");
         fs::write(&lock, "0\n").unwrap();
         let releaser = {
@@ -495,7 +494,8 @@ mod tests {
         assert!(!theirs.is_ours());
         drop(theirs);
         // Kept across calls, and the same descriptor is used again.
-        let dir = scratch("keep");
+        let scratch = Scratch::new();
+        let dir = scratch.0.clone();
         let lock = dir.join("k.lock");
         let mut w = FastWake::new();
         assert!(w.wait_until(&lock, Instant::now() + Duration::from_secs(5)));
