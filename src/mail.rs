@@ -8,7 +8,7 @@
 //! fork(). So there is no mutex: the path lives in a fixed-size static
 //! buffer of atomic bytes, and one atomic word says who may write it.
 //!
-//! - [`STATE`] is `FREE` (nothing held), `WRITING` (a `maillock()` that got
+//! - `STATE` is `FREE` (nothing held), `WRITING` (a `maillock()` that got
 //!   its lock is copying the path in), `HELD`, or `UNLOCKING` (a
 //!   `mailunlock()` is removing it). `WRITING` and `UNLOCKING` carry the
 //!   pid of the process that set them, so a forked child recognizes a
@@ -20,7 +20,7 @@
 //!   file with nothing claimed and claims `WRITING` only to copy the path
 //!   in; `UNLOCKING` covers the removal only.
 //!
-//! Readers ([`with_held`]) allocate nothing and take no lock, so they are
+//! Readers (`with_held`) allocate nothing and take no lock, so they are
 //! async-signal-safe.
 #![forbid(unsafe_code)]
 

@@ -200,7 +200,7 @@ pub enum Parent {
 /// The most arguments [`run_program`] passes.
 pub const MAX_ARGS: usize = 8;
 
-/// Run `prog` with `args` (argv[0] is `prog`), an empty environment,
+/// Run `prog` with `args` (`argv[0]` is `prog`), an empty environment,
 /// /dev/null as stdin, no signal blocked, and the effective uid as its real
 /// uid (SPEC §5: the helper judges ownership by the uid the caller acts
 /// as); wait for it and return how it ended.
