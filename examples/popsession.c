@@ -411,7 +411,23 @@ recover(void)
 		}
 		/* else: the spool was emptied after the drop had it all. */
 	} else if (strcmp(kind, "rewrite") == 0) {
-		if (untouched && cur.len > oldlen) {
+		/* The spool is either untouched, the old contents followed
+		 * by mail that came after the crash, or the new contents, in
+		 * full or cut short, maybe followed by such mail.  Mail that
+		 * came after a crash is new: it never begins with bytes the
+		 * journal already holds, which tells the cases apart. */
+		int prefix_of_new = cur.len <= bodylen &&
+		    memcmp(cur.p, body, cur.len) == 0;
+		int starts_new = cur.len >= bodylen &&
+		    memcmp(cur.p, body, bodylen) == 0;
+
+		if (prefix_of_new) {
+			/* Cut short (or complete): finish it. */
+			if (cur.len != bodylen)
+				rewrite(spool_fd, body, bodylen, spool);
+		} else if (starts_new && (bodylen >= oldlen || !untouched)) {
+			/* Rewritten; mail has arrived since. */
+		} else if (untouched && cur.len > oldlen) {
 			/* Mail arrived since the journal was written: make
 			 * it part of the journal, then rewrite from that. */
 			struct buf w = { NULL, 0, 0 };
@@ -423,18 +439,11 @@ recover(void)
 			free(j.p);
 			free(cur.p);
 			return recover();
-		}
-		if (untouched || (cur.len <= bodylen &&
-		    memcmp(cur.p, body, cur.len) == 0)) {
-			/* Untouched, or cut short without more mail. */
-			if (cur.len != bodylen ||
-			    memcmp(cur.p, body, bodylen) != 0)
-				rewrite(spool_fd, body, bodylen, spool);
-		} else if (!(cur.len > bodylen &&
-		    memcmp(cur.p, body, bodylen) == 0)) {
+		} else if (untouched) {
+			rewrite(spool_fd, body, bodylen, spool);
+		} else {
 			refuse("the spool is not what the journal says");
 		}
-		/* else: rewritten, and mail has arrived since. */
 		stop("written");
 		if (ftruncate(drop_fd, 0) != 0)
 			die(drop);
@@ -551,9 +560,9 @@ static int
 recover_drop(void)
 {
 	struct buf d, cur, w = { NULL, 0, 0 };
-	int n;
+	int n, fd = open_drop();
 
-	if ((drop_fd = open_drop()) < 0) {
+	if (fd < 0) {
 		long pid = flock_holder(drop_fd);
 		char path[64], comm[64] = "?";
 		FILE *f;
@@ -573,6 +582,7 @@ recover_drop(void)
 			    "changed\n", prog, drop);
 		return EXIT_IN_USE;
 	}
+	drop_fd = fd;
 	lock_spool(1);
 	stop("locked");
 	open_spool();
