@@ -146,6 +146,13 @@ fn holder(pid: i32) -> String {
     if pid <= 0 {
         return "no process (an open file description lock)".into();
     }
+    if !alive(pid) {
+        // flock and OFD locks belong to the open file: a child that
+        // inherited the descriptor may hold it after the taker ended.
+        return format!(
+            "pid {pid}, which has ended (a process that inherited its descriptor holds it)"
+        );
+    }
     let comm = fs::read_to_string(format!("/proc/{pid}/comm"))
         .map(|c| c.trim_end().to_string())
         .unwrap_or_else(|_| "?".into());
