@@ -427,22 +427,38 @@ recover(void)
 				rewrite(spool_fd, body, bodylen, spool);
 		} else if (starts_new && (bodylen >= oldlen || !untouched)) {
 			/* Rewritten; mail has arrived since. */
-		} else if (untouched && cur.len > oldlen) {
-			/* Mail arrived since the journal was written: make
-			 * it part of the journal, then rewrite from that. */
+		} else if (untouched && oldlen > 0 && cur.len == oldlen) {
+			rewrite(spool_fd, body, bodylen, spool);
+		} else {
+			/* Mail arrived after the journal was written (a
+			 * waiter broke the lock of a killed holder): after
+			 * the old contents, or after the new ones cut short.
+			 * It starts a message ("From "), where the part of
+			 * the journal that was written stops.  Make it part
+			 * of the journal, then rewrite from that. */
 			struct buf w = { NULL, 0, 0 };
+			size_t k = 0;
 
+			if (untouched && oldlen > 0) {
+				k = oldlen;
+			} else {
+				while (k < cur.len && k < bodylen &&
+				    cur.p[k] == body[k])
+					k++;
+				while (k > 0 && (cur.len - k < 5 ||
+				    memcmp(cur.p + k, "From ", 5) != 0))
+					k--;
+				if (cur.len < 5 || memcmp(cur.p + k, "From ", 5) != 0)
+					refuse("the spool is not what the "
+					    "journal says");
+			}
 			add(&w, body, bodylen);
-			add(&w, cur.p + oldlen, cur.len - oldlen);
+			add(&w, cur.p + k, cur.len - k);
 			write_journal("rewrite", &cur, 0, w.p, w.len);
 			free(w.p);
 			free(j.p);
 			free(cur.p);
 			return recover();
-		} else if (untouched) {
-			rewrite(spool_fd, body, bodylen, spool);
-		} else {
-			refuse("the spool is not what the journal says");
 		}
 		stop("written");
 		if (ftruncate(drop_fd, 0) != 0)

@@ -555,7 +555,7 @@ fn status_reports_free_and_every_kind_of_holder() {
     filetime::set_file_mtime(s.lock(), old).unwrap();
     let (_, out) = status(&s);
     assert!(out.contains("stale now (older than 5 minutes)"), "{out}");
-    // A missing mailbox is not an error; a missing folder is.
+    // A missing mailbox is not an error: nothing can hold it.
     fs::remove_file(s.lock()).unwrap();
     fs::remove_file(s.mbox()).unwrap();
     let (code, out) = status(&s);
