@@ -7,7 +7,7 @@
 #                       root and as a user and its 30 s / 15 s rules in
 #                       real time, the session's behaviour (default and
 #                       server mode, -R, SIGKILL at every point), and the
-#                       no-mail-lost stress runs (about two minutes)
+#                       no-mail-lost stress runs (about five minutes)
 
 DOTLOCK    := $(B)/dotlock
 POPSESSION := $(B)/examples/popsession
@@ -78,4 +78,4 @@ check-seeds-session: $(DOTLOCK) $(DOTLOCKFILE) $(POPSESSION)
 	tests-sys/seeds/session.sh $(SEEDS_TOOLS)
 
 check-seeds-stress: $(DOTLOCK) $(DOTLOCKFILE) $(POPSESSION)
-	tests-sys/seeds/stress.sh $(SEEDS_TOOLS) --messages 600
+	tests-sys/seeds/stress.sh $(SEEDS_TOOLS) --messages 240
