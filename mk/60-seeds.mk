@@ -3,9 +3,11 @@
 # Qpopper-style POP session (examples/popsession.c) that loses no mail.
 #
 #   make check-seeds    the extension from C (shared, static, valgrind),
-#                       its header as C89 and C++, dotlock's and the
-#                       session's behaviour, and the no-mail-lost stress
-#                       run (about a minute)
+#                       its header as C89 and C++, dotlock --status as
+#                       root and as a user and its 30 s / 15 s rules in
+#                       real time, the session's behaviour (default and
+#                       server mode, -R, SIGKILL at every point), and the
+#                       no-mail-lost stress runs (about five minutes)
 
 DOTLOCK    := $(B)/dotlock
 POPSESSION := $(B)/examples/popsession
@@ -15,7 +17,7 @@ INSTALL_TARGETS += install-dotlock
 CHECKS += check-seeds-c check-seeds-session check-seeds-stress
 
 .PHONY: install-dotlock uninstall-dotlock check-seeds check-seeds-c \
-	check-seeds-session check-seeds-stress
+	check-seeds-dotlock check-seeds-session check-seeds-stress
 
 # cargo builds the program together with the library archive.
 $(DOTLOCK): $(RUSTLIB) | $(B)
@@ -49,7 +51,8 @@ uninstall-dotlock:
 	rm -f $(DESTDIR)$(BINDIR)/dotlock $(DESTDIR)$(MANDIR)/man1/dotlock.1 \
 		$(DESTDIR)$(INCLUDEDIR)/lockfile_mbox.h
 
-check-seeds: check-seeds-c check-seeds-session check-seeds-stress
+check-seeds: check-seeds-c check-seeds-dotlock check-seeds-session \
+	check-seeds-stress
 
 check-seeds-c: $(SEEDS_T)/shared/mbox_api $(SEEDS_T)/static/mbox_api
 	for std in c89 c99 c11; do \
@@ -68,8 +71,11 @@ SEEDS_TOOLS = --dotlock $(abspath $(DOTLOCK)) \
 	--dotlockfile $(abspath $(DOTLOCKFILE)) \
 	--popsession $(abspath $(POPSESSION)) --libdir $(abspath $(B))
 
+check-seeds-dotlock: $(DOTLOCK) $(DOTLOCKFILE) $(POPSESSION)
+	tests-sys/seeds/dotlock.sh $(SEEDS_TOOLS)
+
 check-seeds-session: $(DOTLOCK) $(DOTLOCKFILE) $(POPSESSION)
 	tests-sys/seeds/session.sh $(SEEDS_TOOLS)
 
 check-seeds-stress: $(DOTLOCK) $(DOTLOCKFILE) $(POPSESSION)
-	tests-sys/seeds/stress.sh $(SEEDS_TOOLS) --messages 2100
+	tests-sys/seeds/stress.sh $(SEEDS_TOOLS) --messages 240

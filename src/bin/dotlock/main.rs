@@ -14,6 +14,7 @@
 
 mod cli;
 mod run;
+mod status;
 
 fn main() {
     std::process::exit(run::main())

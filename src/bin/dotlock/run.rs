@@ -23,7 +23,8 @@ use nix::sys::signal::{SigSet, Signal, kill, raise};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::Pid;
 
-use crate::cli::{self, Cli};
+use crate::cli::{self, Action, Cli};
+use crate::status;
 
 /// sysexits.h: the command line is wrong.
 const EX_USAGE: i32 = 64;
@@ -142,7 +143,20 @@ pub fn main() -> i32 {
         }
     };
     let cli = match cli::parse(std::env::args_os().skip(1)) {
-        Ok(cli) => cli,
+        Ok(Action::Run(cli)) => cli,
+        Ok(Action::Status(mbox)) => return status::main(std::path::Path::new(&mbox)),
+        Ok(Action::Help) => {
+            let _ = writeln!(std::io::stdout(), "{}\n\n{}", cli::USAGE, cli::HELP);
+            return 0;
+        }
+        Ok(Action::Version) => {
+            let _ = writeln!(
+                std::io::stdout(),
+                "dotlock (liblockfile-rs) {}",
+                env!("CARGO_PKG_VERSION")
+            );
+            return 0;
+        }
         Err(e) => {
             say!("{e}");
             let _ = writeln!(std::io::stderr(), "{}", cli::USAGE);
