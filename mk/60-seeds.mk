@@ -14,7 +14,8 @@ POPSESSION := $(B)/examples/popsession
 SEEDS_T    := $(B)/tests-sys/seeds
 ALL_TARGETS += $(DOTLOCK) $(POPSESSION)
 INSTALL_TARGETS += install-dotlock
-CHECKS += check-seeds-c check-seeds-session check-seeds-stress
+CHECKS += check-seeds-c check-seeds-dotlock check-seeds-session \
+	check-seeds-stress
 
 .PHONY: install-dotlock uninstall-dotlock check-seeds check-seeds-c \
 	check-seeds-dotlock check-seeds-session check-seeds-stress
