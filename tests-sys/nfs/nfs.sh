@@ -82,8 +82,8 @@ if [ -z "${NFS_INNER:-}" ]; then
 	t_need_root nfs || t_end
 	for c in ganesha.nfsd:nfs-ganesha rpcbind:rpcbind rpcinfo:rpcbind \
 		flock:util-linux unshare:util-linux mountpoint:util-linux \
-		setsid:util-linux nsenter:util-linux fusermount:fuse3 \
-		ip:iproute2; do
+		setsid:util-linux nsenter:util-linux pgrep:procps \
+		fusermount:fuse3 ip:iproute2; do
 		t_need_cmd "${c%%:*}" "${c#*:}" || t_end
 	done
 	if ! ls /usr/lib/*/ganesha/libfsalvfs.so >/dev/null 2>&1; then
@@ -119,9 +119,14 @@ if [ -z "${NFS_INNER:-}" ]; then
 				echo 1 >"/sys/fs/fuse/connections/$c/abort"
 			done' <"$T_WORK/conns" 2>/dev/null || true
 		fi
-		kill -TERM "$inner" 2>/dev/null || true
-		sleep 20
-		kill -KILL "$inner" 2>/dev/null || true
+		# The inner bash (unshare's child) cleans up on SIGTERM.
+		child=$(pgrep -P "$inner" | head -1) || true
+		kill -TERM "${child:-$inner}" 2>/dev/null || true
+		for i in $(seq 1 30); do
+			kill -0 "$inner" 2>/dev/null || break
+			sleep 1
+		done
+		kill -KILL "${child:-$inner}" "$inner" 2>/dev/null || true
 		wait "$inner" 2>/dev/null || true
 		t_fail nfs "hang: the whole run killed after $limit s"
 		t_end
