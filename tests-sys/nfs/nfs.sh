@@ -355,6 +355,17 @@ run() {
 		fi
 		sleep 0.5
 	done
+	if [ "$run_end" = stall ]; then
+		ss -tinH state established 2>/dev/null | awk '
+			/^[0-9]/ { c = $3 ">" $4; next }
+			{ s = r = "?"
+			  for (i = 1; i <= NF; i++) {
+				if ($i ~ /^bytes_sent:/) s = substr($i, 12)
+				if ($i ~ /^bytes_received:/) r = substr($i, 16)
+			  }
+			  print "# tcp " c ": sent " s ", received " r }' \
+			>"$w/sockets" || true
+	fi
 	if [ "$run_end" != done ]; then
 		# (bash's own "Killed" notice is not wanted here)
 		exec 4>&2 2>/dev/null
@@ -403,9 +414,12 @@ nfs_case() {
 			return 0
 			;;
 		esac
-		# A stall: what the server said last.
+		# A stall: what the server said last, and the bytes each end
+		# of each NFS connection sent and received (all delivered and
+		# no reply: the server never answered).
 		grep -v ' :EVENT :' "$w/server/ganesha.log" | tail -3 \
 			| sed 's/^[^[]*\[/# ganesha: [/'
+		cat "$w/sockets" 2>/dev/null || true
 		if grep -Eqi 'violation|^FAIL' "$out"; then
 			t_fail "$orig" "the NFS emulation stalled ($run_why)" \
 				"after a violation (above): not retried"
