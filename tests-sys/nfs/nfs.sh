@@ -43,9 +43,10 @@
 # Stalls of the emulation. The server drops (never answers) a request it
 # takes for a passing shortage: a file handle whose open_by_handle_at()
 # fails with ENOMEM ("Not enough memory in nfs3_FhandleToCache" in its
-# log). ext4 gives that for the handle of a just removed file whose inode
-# number a new file is taking at that moment, which the stress cases do
-# hundreds of times a second. A kernel NFS client would send the request
+# log). ext4 gives that for the handle of a just removed file, seemingly
+# while a new file takes its inode number, as the stress cases make
+# happen hundreds of times a second. A rarer stall, with nothing in the
+# server's log, remains (on ext4 and on tmpfs). A kernel NFS client would send the request
 # again after its timeout; fuse-nfs (libnfs 4, one thread) waits for the
 # reply forever, and every process using that mount then waits for
 # fuse-nfs, some in uninterruptible sleep that not even SIGKILL ends. So:
