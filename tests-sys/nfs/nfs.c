@@ -302,8 +302,11 @@ case_stale(int rounds)
 	int i, bad = 0;
 
 	for (i = 0; i < rounds; i++) {
-		if ((what = stale_round()) != NULL && bad++ == 0)
-			snprintf(first, sizeof(first), "%s", what);
+		if ((what = stale_round()) == NULL || bad++ > 0)
+			continue;
+		snprintf(first, sizeof(first), "%s", what);
+		/* Said at once, too: a run killed later must still show it. */
+		tc_info("violation: round %d: %s", i + 1, what);
 	}
 	tc_info("%d of %d rounds with exactly one winner, who kept the lock",
 	    rounds - bad, rounds);
