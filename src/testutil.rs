@@ -32,6 +32,11 @@ impl Scratch {
     pub(crate) fn c(&self, name: &str) -> CString {
         CString::new(self.path(name).as_os_str().as_bytes()).unwrap()
     }
+    /// Fail if a temporary lock file is left in the directory now.
+    pub(crate) fn no_tmp(&self) {
+        let left = self.leftovers();
+        assert!(left.is_empty(), "temporary files left: {left:?}");
+    }
     fn leftovers(&self) -> Vec<String> {
         // A test may have removed the directory itself.
         let Ok(entries) = fs::read_dir(&self.0) else {

@@ -6,7 +6,6 @@ use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -19,41 +18,28 @@ const DOTLOCK: &str = env!("CARGO_BIN_EXE_dotlock");
 const EX_TEMPFAIL: i32 = 75;
 const EX_USAGE: i32 = 64;
 
-static DIRS: AtomicUsize = AtomicUsize::new(0);
+#[path = "../src/testutil.rs"]
+mod testutil;
+use testutil::Scratch;
 
-struct Scratch(PathBuf);
+/// A scratch folder with an empty mailbox `mbox` in it.
+fn mailbox() -> Scratch {
+    let s = Scratch::new();
+    fs::write(s.path("mbox"), "").unwrap();
+    s
+}
 
-impl Scratch {
-    fn new() -> Scratch {
-        let n = DIRS.fetch_add(1, Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("dotlock-test-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir(&dir).unwrap();
-        fs::write(dir.join("mbox"), "").unwrap();
-        Scratch(dir)
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
+trait Mailbox {
+    fn mbox(&self) -> PathBuf;
+    fn lock(&self) -> PathBuf;
+}
+
+impl Mailbox for Scratch {
     fn mbox(&self) -> PathBuf {
         self.path("mbox")
     }
     fn lock(&self) -> PathBuf {
         self.path("mbox.lock")
-    }
-    fn no_tmp(&self) {
-        let tmp: Vec<_> = fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(".lk"))
-            .collect();
-        assert!(tmp.is_empty(), "temporary files left: {tmp:?}");
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
     }
 }
 
@@ -152,7 +138,7 @@ impl Running {
 
 #[test]
 fn holds_flock_dotlock_and_fcntl_while_the_command_runs() {
-    let s = Scratch::new();
+    let s = mailbox();
     let r = Running::start(&s, &["-P"]);
     assert_eq!(fs::read_to_string(s.lock()).unwrap(), "0\n");
     assert!(!fcntl_free(&s.mbox()), "no fcntl lock with -P");
@@ -165,13 +151,13 @@ fn holds_flock_dotlock_and_fcntl_while_the_command_runs() {
 
 #[test]
 fn without_options_no_fcntl_and_with_l_no_flock() {
-    let s = Scratch::new();
+    let s = mailbox();
     let r = Running::start(&s, &[]);
     assert!(fcntl_free(&s.mbox()), "fcntl lock without -P");
     assert!(!flock_free(&s.mbox()));
     assert!(r.finish(&s).success());
 
-    let s = Scratch::new();
+    let s = mailbox();
     let r = Running::start(&s, &["-L"]);
     assert!(s.lock().exists());
     assert!(flock_free(&s.mbox()), "flock with -L");
@@ -181,7 +167,7 @@ fn without_options_no_fcntl_and_with_l_no_flock() {
 
 #[test]
 fn passes_on_the_status_of_the_command() {
-    let s = Scratch::new();
+    let s = mailbox();
     let o = run(dotlock(&[], &s.mbox(), &["sh", "-c", "exit 7"]));
     assert_eq!(o.status.code(), Some(7));
     let o = run(dotlock(&[], &s.mbox(), &["sh", "-c", "kill -9 $$"]));
@@ -212,7 +198,7 @@ fn usage_errors() {
 
 #[test]
 fn no_wait_fails_at_once_if_the_flock_is_busy() {
-    let s = Scratch::new();
+    let s = mailbox();
     let held = Flock::lock(File::open(s.mbox()).unwrap(), FlockArg::LockExclusive).unwrap();
     let ran = s.path("ran");
     let t = Instant::now();
@@ -238,7 +224,7 @@ fn no_wait_fails_at_once_if_the_flock_is_busy() {
 
 #[test]
 fn no_wait_fails_at_once_if_the_dotlock_is_busy_and_lets_go_of_the_flock() {
-    let s = Scratch::new();
+    let s = mailbox();
     fs::write(s.lock(), "0\n").unwrap();
     let t = Instant::now();
     let o = run(dotlock(&["-W"], &s.mbox(), &["true"]));
@@ -253,7 +239,7 @@ fn no_wait_fails_at_once_if_the_dotlock_is_busy_and_lets_go_of_the_flock() {
 
 #[test]
 fn no_wait_fails_at_once_if_the_fcntl_lock_is_busy_and_releases_the_rest() {
-    let s = Scratch::new();
+    let s = mailbox();
     let (f, locked) = fcntl_locked(&s.mbox());
     locked.unwrap();
     let o = run(dotlock(&["-PW"], &s.mbox(), &["true"]));
@@ -272,7 +258,7 @@ fn no_wait_fails_at_once_if_the_fcntl_lock_is_busy_and_releases_the_rest() {
 
 #[test]
 fn waits_for_a_busy_flock() {
-    let s = Scratch::new();
+    let s = mailbox();
     let held = Flock::lock(File::open(s.mbox()).unwrap(), FlockArg::LockExclusive).unwrap();
     let ran = s.path("ran");
     let mut child = dotlock(&[], &s.mbox(), &["touch", ran.to_str().unwrap()])
@@ -288,7 +274,7 @@ fn waits_for_a_busy_flock() {
 
 #[test]
 fn waits_for_a_busy_fcntl_lock() {
-    let s = Scratch::new();
+    let s = mailbox();
     let (f, locked) = fcntl_locked(&s.mbox());
     locked.unwrap();
     let ran = s.path("ran");
@@ -306,7 +292,7 @@ fn waits_for_a_busy_fcntl_lock() {
 
 #[test]
 fn says_when_its_lock_was_removed_or_replaced() {
-    let s = Scratch::new();
+    let s = mailbox();
     let lock = s.lock();
     let lock = lock.to_str().unwrap();
     let o = run(dotlock(&[], &s.mbox(), &["rm", lock]));
@@ -329,7 +315,7 @@ fn says_when_its_lock_was_removed_or_replaced() {
 
 #[test]
 fn a_signal_while_waiting_leaves_nothing_behind() {
-    let s = Scratch::new();
+    let s = mailbox();
     fs::write(s.lock(), "0\n").unwrap();
     let mut child = dotlock(&[], &s.mbox(), &["true"]).spawn().unwrap();
     thread::sleep(Duration::from_millis(500));
@@ -344,7 +330,7 @@ fn a_signal_while_waiting_leaves_nothing_behind() {
 /// What a running dotlock holds, seen from outside: the dot-lock, the
 /// flock, the fcntl lock; and its exit status.
 fn locks_taken(args: &[&str]) -> (bool, bool, bool, Option<i32>) {
-    let s = Scratch::new();
+    let s = mailbox();
     let r = Running::start(&s, args);
     let seen = (
         s.lock().exists(),
@@ -382,7 +368,7 @@ fn each_long_option_does_what_its_short_twin_does() {
     }
     // --nowait fails at once on a busy flock, as -W does; --noflock with
     // it does not ask for the flock.
-    let s = Scratch::new();
+    let s = mailbox();
     let held = Flock::lock(File::open(s.mbox()).unwrap(), FlockArg::LockExclusive).unwrap();
     for args in [&["--nowait"][..], &["-W"]] {
         let o = run(dotlock(args, &s.mbox(), &["true"]));
@@ -422,7 +408,7 @@ fn help_version_double_dash_and_unknown_long_options() {
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("dotlock "));
     // After --, a name that looks like a long option is the mailbox.
-    let s = Scratch::new();
+    let s = mailbox();
     let o = run({
         let mut c = Command::new(DOTLOCK);
         c.current_dir(&s.0)
@@ -472,7 +458,7 @@ fn status(s: &Scratch) -> (Option<i32>, String) {
 
 #[test]
 fn status_reports_free_and_every_kind_of_holder() {
-    let s = Scratch::new();
+    let s = mailbox();
     let (code, out) = status(&s);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("dot-lock") && out.contains(": none"), "{out}");
@@ -502,7 +488,7 @@ fn status_reports_free_and_every_kind_of_holder() {
 
     // An fcntl holder: a child of ours (a lock of this test process
     // itself would not do: POSIX locks belong to the process).
-    let s = Scratch::new();
+    let s = mailbox();
     let mut holder = Command::new("python3")
         .args([
             "-c",
@@ -526,7 +512,7 @@ fn status_reports_free_and_every_kind_of_holder() {
     let _ = holder.wait();
 
     // A dot-lock of a live process and of a dead one.
-    let s = Scratch::new();
+    let s = mailbox();
     fs::write(s.lock(), format!("{}\n", std::process::id())).unwrap();
     let (code, out) = status(&s);
     assert_eq!(code, Some(1), "{out}");
@@ -565,7 +551,7 @@ fn status_reports_free_and_every_kind_of_holder() {
 
 #[test]
 fn status_takes_no_lock_while_dotlock_holds_all_three() {
-    let s = Scratch::new();
+    let s = mailbox();
     let r = Running::start(&s, &["--fcntl"]);
     let (code, out) = status(&s);
     assert_eq!(code, Some(1), "{out}");
