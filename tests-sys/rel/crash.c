@@ -216,9 +216,11 @@ backdate(const struct stat *st)
 /*
  * Without L_PID: after victim was killed, find out whether it left the
  * lock held, and if so make it stale. A marker naming the victim proves
- * it; a lock without any marker that stays unchanged while the others run
- * is the victim's too (a live holder claims the marker at once). The final
- * look is taken with every worker stopped.
+ * it; a lock that stays unchanged while the others run, with no marker or
+ * only the marker of an earlier victim, is the victim's too (a live holder
+ * claims the marker at once, removing a dead one's; a victim killed
+ * between taking a lock over and claiming the marker leaves the old
+ * victim's marker). The final look is taken with every worker stopped.
  */
 static void
 handle_orphan(pid_t victim, pid_t *pids)
@@ -244,7 +246,9 @@ handle_orphan(pid_t victim, pid_t *pids)
 	}
 	for_all(pids, SIGSTOP);
 	usleep(20000);
-	if (lstat(lock, &st) == 0 && marker_pid() == 0)
+	pid_t m = marker_pid();
+
+	if (lstat(lock, &st) == 0 && (m == 0 || pid_dead(m)))
 		backdate(&st);
 	for_all(pids, SIGCONT);
 }
