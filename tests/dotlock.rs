@@ -467,8 +467,11 @@ fn status_reports_free_and_every_kind_of_holder() {
         "{out}"
     );
 
-    // flock(1) holding the mailbox.
+    // flock(1) holding the mailbox; --no-fork, so that killing the holder
+    // leaves no sleeping child behind (it would keep the test's output
+    // open for ten minutes).
     let mut flock1 = Command::new("flock")
+        .arg("--no-fork")
         .arg(s.mbox())
         .args(["sh", "-c", "touch \"$0\"; exec sleep 600"])
         .arg(s.path("ready"))
@@ -476,9 +479,9 @@ fn status_reports_free_and_every_kind_of_holder() {
         .unwrap();
     assert!(wait_for(&s.path("ready"), Duration::from_secs(30)));
     let (code, out) = status(&s);
-    // The lock was taken by flock(1) itself, before it ran the command.
+    // The lock was taken by flock(1) itself, which then became the command.
     let want = format!(
-        "flock: held, WRITE, by pid {} (flock), running since ",
+        "flock: held, WRITE, by pid {} (sleep), running since ",
         flock1.id()
     );
     assert_eq!(code, Some(1), "{out}");
