@@ -25,6 +25,19 @@
 # another user), $U the test user, $MAILGID.
 set -uo pipefail
 
+# A background job of a shell without job control starts with SIGINT and
+# SIGQUIT ignored, and bash cannot undo that for the rows that need them:
+# start again with them (and SIGPIPE, which python ignores) at their
+# defaults.
+if [[ -z ${SIGNALS_RESET:-} ]] && command -v python3 >/dev/null \
+	&& (( (16#$(awk '/^SigIgn:/ { print $2 }' /proc/self/status) & 6) != 0 )); then
+	SIGNALS_RESET=1 exec python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$BASH" "$0" "$@"
+fi
+
 OURS= REF= FALLBACK= HELPER_DIR= REF_FALLBACK= REF_LIBDIR=
 while (($#)); do
 	case $1 in
