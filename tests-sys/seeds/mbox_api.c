@@ -21,28 +21,26 @@ flock_free(const char *mbox)
 	return ok;
 }
 
+/* In a child: exit 0 if it gets an fcntl write lock on the mailbox. */
+static int
+take_fcntl(void *mbox)
+{
+	struct flock fl;
+	int fd = open(mbox, O_RDWR);
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	return fd >= 0 && fcntl(fd, F_SETLK, &fl) == 0 ? 0 : 1;
+}
+
 /* Whether another process gets an fcntl write lock at once (fcntl locks
  * never conflict within one process). */
 static int
 fcntl_free(const char *mbox)
 {
-	pid_t pid;
-	int status;
+	int status = run_in_child(take_fcntl, (void *)mbox);
 
-	fflush(stdout);
-	if ((pid = fork()) < 0)
-		FAIL("fork: %s", strerror(errno));
-	if (pid == 0) {
-		struct flock fl;
-		int fd = open(mbox, O_RDWR);
-
-		memset(&fl, 0, sizeof(fl));
-		fl.l_type = F_WRLCK;
-		fl.l_whence = SEEK_SET;
-		_exit(fd >= 0 && fcntl(fd, F_SETLK, &fl) == 0 ? 0 : 1);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		FAIL("waitpid: %s", strerror(errno));
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
