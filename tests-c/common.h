@@ -384,6 +384,29 @@ write_file(const char *path, const char *content)
 		FAIL("close %s: %s", path, strerror(errno));
 }
 
+/*
+ * The whole seconds of the fine real-time clock. time(2) reads the coarse
+ * clock, which can be a tick behind a timestamp the kernel has just set,
+ * so "now" taken with time(2) after a touch can be a second early.
+ */
+TC_UNUSED static time_t
+real_now(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		FAIL("clock_gettime: %s", strerror(errno));
+	return ts.tv_sec;
+}
+
+/*
+ * Whether a timestamp the kernel set between the real_now() readings
+ * before and after could be t: file timestamps come from the coarse
+ * clock, up to a tick behind the fine one.
+ */
+#define SET_BETWEEN(t, before, after) \
+	((t) >= (before) - 1 && (t) <= (after))
+
 /* Set atime and mtime (seconds since the epoch). */
 TC_UNUSED static void
 set_times(const char *path, time_t atime, time_t mtime)

@@ -9,24 +9,26 @@ main(void)
 {
 	char lock[TC_PATH];
 	struct stat st;
-	time_t now;
+	time_t now, after;
 	int rc, e;
 
 	TEST_BEGIN();
 	tpath(lock, "touch.lock");
 	write_file(lock, "0\n");
-	now = time(NULL);
+	now = real_now();
 	set_times(lock, now - 1000, now - 1000);
 
 	rc = lockfile_touch(lock);
 	e = errno;
+	after = real_now();
 	CHECK_RC("lockfile_touch(existing)", rc, 0, -1, e);
 	st = stat_or_fail(lock);
-	now = time(NULL);
-	CHECK(st.st_mtime >= now - 2 && st.st_mtime <= now,
-	    "mtime is %ld s from now", (long)(st.st_mtime - now));
-	CHECK(st.st_atime >= now - 2 && st.st_atime <= now,
-	    "atime is %ld s from now", (long)(st.st_atime - now));
+	CHECK(SET_BETWEEN(st.st_mtime, now, after),
+	    "mtime is %ld, not in [%ld - 1, %ld]", (long)st.st_mtime,
+	    (long)now, (long)after);
+	CHECK(SET_BETWEEN(st.st_atime, now, after),
+	    "atime is %ld, not in [%ld - 1, %ld]", (long)st.st_atime,
+	    (long)now, (long)after);
 	CHECK(lockfile_check(lock, 0) == 0, "touched lock not valid");
 	CHECK_CONTENT(lock, "0\n");
 
