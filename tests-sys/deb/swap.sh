@@ -65,12 +65,14 @@ if ((inner)); then
 	for d in usr etc var; do
 		o=$T_WORK/ovl/$d
 		mkdir -p "$o/up" "$o/wk"
-		mount -t overlay "swap-$d" \
-			-o "lowerdir=/$d,upperdir=$o/up,workdir=$o/wk" "/$d"
-		[[ $(findmnt -n -o FSTYPE "/$d") == overlay ]] || {
-			t_fail overlay "/$d is not an overlay"
+		# /$d may be a mount point already, an overlay of its own in a
+		# container: ours is the one named swap-$d, on top.
+		if ! mount -t overlay "swap-$d" \
+			-o "lowerdir=/$d,upperdir=$o/up,workdir=$o/wk" "/$d" ||
+			[[ $(findmnt -n -o SOURCE "/$d" | tail -n 1) != "swap-$d" ]]; then
+			t_fail overlay "no overlay of ours on /$d"
 			t_end
-		}
+		fi
 	done
 	# No running services to reach (a maintainer script that asks
 	# systemd finds none), and no service may start.
