@@ -13,15 +13,9 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use lockfile::lock::{CONTENT_MAX, Clock, STALE_AGE, SystemClock, parse_pid, pid_alive};
 use lockfile::mbox::{STALE_QUIET, dotlock_path};
-use nix::errno::Errno;
-use nix::sys::signal::kill;
-use nix::unistd::Pid;
-
-/// The core's rule: a dot-lock older than this is stale for everybody.
-const STALE_AGE: u64 = 300;
 
 /// Exit statuses.
 pub const FREE: i32 = 0;
@@ -166,15 +160,10 @@ fn holder(pid: i32) -> String {
     s
 }
 
-/// Whether a process is alive (EPERM: alive, someone else's).
+/// Whether a process is alive (EPERM: alive, someone else's; unknown
+/// counts as alive, as it does for the library's waiters).
 fn alive(pid: i32) -> bool {
-    !matches!(kill(Pid::from_raw(pid), None), Err(Errno::ESRCH))
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    pid_alive(pid) != Some(false)
 }
 
 /// Describe the dot-lock; `Ok(None)` when there is none.
@@ -184,12 +173,12 @@ fn dot_lock(lock: &Path) -> Result<Option<String>, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("{}: {e}", lock.display())),
     };
-    let age = now().saturating_sub(u64::try_from(meta.mtime()).unwrap_or(0));
+    let age = SystemClock.now().saturating_sub(meta.mtime()).max(0);
     let content = fs::read(lock).unwrap_or_default();
-    let text = String::from_utf8_lossy(content.get(..content.len().min(15)).unwrap_or(&[]))
-        .trim()
-        .to_string();
-    let pid = text.parse::<i32>().ok().filter(|&p| p > 0);
+    let content = content.get(..content.len().min(CONTENT_MAX)).unwrap_or(&[]);
+    let text = String::from_utf8_lossy(content).trim().to_string();
+    // The pid as the library's waiters read it.
+    let pid = Some(parse_pid(content)).filter(|&p| p > 0);
     let mut s = format!("dot-lock {}: held", lock.display());
     match pid {
         Some(p) if alive(p) => {
