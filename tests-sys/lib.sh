@@ -137,6 +137,16 @@ t_on_exit() {
 	t_cleanups+=("$1")
 }
 
+# t_pstate PID: the one-letter state of PID from /proc (R, S, T, Z, ...),
+# nothing once it is gone. The command name may hold ") ", so the state
+# is read after the last one.
+t_pstate() {
+	local st
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	st=${st##*) }
+	printf '%s\n' "${st:0:1}"
+}
+
 # t_copy_prog PROG...: copy programs, and the library that
 # LD_LIBRARY_PATH names first, into a world-readable folder (root's home
 # is closed to other users); prints the folder.

@@ -142,7 +142,7 @@ fi
 
 # Helpers for rows (passed to every COMMAND and CHECK).
 # gone PID: the process has ended (a zombie counts as ended).
-gone() { [[ ! -e /proc/$1 ]] || grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat"; }
+gone() { local st; st=$(t_pstate "$1"); [[ -z $st || $st == Z ]]; }
 # no_tmp [DIR]: no temporary lock file is left.
 no_tmp() { ! ls -a "${1:-.}" | grep -q '^\.lk'; }
 # elapsed_between START MIN MAX: seconds since START (date +%s.%N).
@@ -165,7 +165,7 @@ wait_for() {
 }
 # has_tmp: a temporary lock file exists (a waiter has made its attempt).
 has_tmp() { ! no_tmp "$@"; }
-HELPERS="$(declare -f gone no_tmp has_tmp elapsed_between since wait_for)"
+HELPERS="$(declare -f t_pstate gone no_tmp has_tmp elapsed_between since wait_for)"
 
 # Signals ignored on entry (a background job) stay ignored in the
 # programs; rows about terminal signals need them deliverable.

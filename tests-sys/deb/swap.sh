@@ -238,8 +238,8 @@ if ((inner)); then
 	# waited for, and kill -0 would still find it).
 	alive() {
 		local st
-		st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
-		[[ -n $st && ${st:0:1} != Z ]]
+		st=$(t_pstate "$1")
+		[[ -n $st && $st != Z ]]
 	}
 	waits_on() {
 		local name=$1 dir=$2 want=$3 done_test=$4 i got=''

@@ -102,25 +102,27 @@ list() {
 	seqs "$@" | tr '\n' ' ' | sed 's/ $//'
 }
 
-# stopped PID: wait until PID has stopped itself (popsession -S); fails
+# stopped_or_done PID: 0 once PID has stopped itself (popsession -S); 1
 # if it ends instead.
-stopped() {
-	local state
+stopped_or_done() {
 	while :; do
-		state=$(sed -n 's/^[^)]*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null) \
-			|| true
-		case $state in
+		case $(t_pstate "$1") in
 		T | t) return 0 ;;
-		'' | Z | X) fail "process $1 ended before it stopped" ;;
+		'' | Z | X) return 1 ;;
 		esac
 		sleep 0.02
 	done
 }
 
+# stopped PID: wait until PID has stopped itself; fails if it ends instead.
+stopped() {
+	stopped_or_done "$1" || fail "process $1 ended before it stopped"
+}
+
 # running PID: whether PID is still there (not a zombie).
 running() {
 	local state
-	state=$(sed -n 's/^[^)]*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null) || true
+	state=$(t_pstate "$1")
 	[[ -n $state && $state != Z && $state != X ]]
 }
 

@@ -213,8 +213,7 @@ session_killed_at_every_point() {
 			r=$!
 			# It may have nothing to do (then it does not stop).
 			while running $r; do
-				state=$(sed -n 's/^[^)]*) \(.\).*/\1/p' "/proc/$r/stat" 2>/dev/null || true)
-				[[ $state == T ]] && { kill -KILL $r; break; }
+				[[ $(t_pstate $r) == T ]] && { kill -KILL $r; break; }
 				sleep 0.02
 			done
 			wait $r 2>/dev/null || true

@@ -80,20 +80,6 @@ built() {
 	return $rc
 }
 
-# stopped_or_done PID: 0 once PID stopped itself; 1 if it ended first
-# (another session was active: [IN-USE]).
-stopped_or_done() {
-	local state
-	while :; do
-		state=$(sed -n 's/^[^)]*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null) || true
-		case $state in
-		T | t) return 0 ;;
-		'' | Z | X) return 1 ;;
-		esac
-		sleep 0.02
-	done
-}
-
 # loop ID MODE: sessions until the agents are done and the built ones
 # have been served. Counts what happened in log/count.ID.
 loop() {
