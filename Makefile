@@ -36,12 +36,15 @@ VERSION    := 1.17
 B          ?= build
 CARGO_TARGET_DIR ?= target
 export CARGO_TARGET_DIR
-RUSTLIB    := $(CARGO_TARGET_DIR)/release/liblockfile.a
+# The C ABI crate (crates/capi) built as one static archive, with LTO
+# over it and the core (crates/core); both libraries are made from it.
+RUSTLIB    := $(CARGO_TARGET_DIR)/release/liblockfile_capi.a
 API        := abi/exported-symbols.txt
 SONAME     := liblockfile.so.1
 SO         := $(B)/liblockfile.so.1.0
 STATIC     := $(B)/liblockfile.a
-LIBS_PRIVATE := -lgcc_s -lutil -lrt -lpthread -lm -ldl
+# Nothing but libc: the archive carries no Rust runtime (no_std).
+LIBS_PRIVATE :=
 
 CWARN      := -Wall -Wextra -Werror
 CTESTFLAGS := $(CWARN) -std=c99 -D_GNU_SOURCE -pthread -Iinclude
@@ -69,24 +72,38 @@ include $(sort $(wildcard mk/*.mk))
 all: $(SO) $(STATIC) $(B)/liblockfile.so $(B)/lockfile.pc all-extra
 
 # cargo decides itself whether anything changed; the libraries below are
-# relinked only when its archive did.
+# relinked only when its archive did. `cargo rustc --crate-type` makes
+# cargo pass -C lto (it does not for a crate-type list in Cargo.toml); the
+# feature rt adds the panic handler that aborts. The programs are built
+# in the same step.
 $(RUSTLIB): FORCE
-	$(CARGO) build --release --locked
+	$(CARGO) rustc -p lockfile-capi --release --locked --features rt \
+		--crate-type staticlib
+	$(CARGO) build --release --locked --bins
 
+# Without Rust's std there is no debug information of another project to
+# ship; our own goes only where a build asks for it (the .deb's dbgsym).
+SO_STRIP := $(if $(filter true,$(CARGO_PROFILE_RELEASE_DEBUG)),,-Wl,--strip-debug)
+
+# -z pack-relative-relocs: RELR relocations (glibc >= 2.36, which adds a
+# GLIBC_ABI_DT_RELR version need; Debian 12 has 2.36).
 $(SO): $(RUSTLIB) abi/liblockfile.map | $(B)
 	$(CC) -shared -o $@ -Wl,-soname,$(SONAME) \
 		-Wl,--version-script=abi/liblockfile.map \
 		-Wl,--whole-archive $(RUSTLIB) -Wl,--no-whole-archive \
-		-Wl,--gc-sections -static-libgcc -Wl,-z,relro,-z,now
+		-Wl,--gc-sections -static-libgcc -Wl,-z,relro,-z,now \
+		-Wl,-z,pack-relative-relocs $(SO_STRIP)
 
 $(B)/liblockfile.so: $(SO)
 	ln -sf liblockfile.so.1.0 $(B)/$(SONAME)
 	ln -sf $(SONAME) $@
 
 # One relocatable object whose only global symbols are the API, so that
-# the archive cannot clash with other Rust code linked into a program.
+# the archive cannot clash with other Rust code linked into a program;
+# only what the API reaches is kept (--gc-sections from the API's names).
 $(STATIC): $(RUSTLIB) $(API) | $(B)
-	ld -r --whole-archive $(RUSTLIB) -o $(B)/lockfile-all.o
+	ld -r --gc-sections $(addprefix -u ,$(shell cat $(API))) \
+		--whole-archive $(RUSTLIB) -o $(B)/lockfile-all.o
 	objcopy --keep-global-symbols=$(API) --remove-section=.llvmbc \
 		--remove-section=.llvmcmd $(B)/lockfile-all.o $(B)/lockfile.o
 	rm -f $(B)/lockfile-all.o $@
@@ -113,7 +130,7 @@ $(B):
 	mkdir -p $@
 
 headers:
-	LOCKFILE_BLESS_HEADERS=1 $(CARGO) build --release --locked
+	LOCKFILE_BLESS_HEADERS=1 $(CARGO) build -p lockfile-capi --release --locked
 
 # ---------------------------------------------------------------- tests
 
@@ -143,15 +160,34 @@ check-rust:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --locked
 	$(CARGO) test --locked
 
+# The figures of issue #19 too: the library as shipped (stripped as
+# install-strip strips it) at most 64 KiB; libc.so.6 its only NEEDED and
+# glibc the provider of every symbol it takes (none of it TLS); a program
+# that calls every function grows by at most 64 KiB with the archive.
 # (grep without -q reads all its input, so pipefail never sees SIGPIPE.)
+SIZE_MAX := 65536
 check-abi: all
 	nm -D --defined-only $(SO) | awk '{print $$3}' | sort | diff -u $(API) -
 	readelf -d $(SO) | grep 'Library soname: \[$(SONAME)\]' >/dev/null
-	test "$$(readelf -d $(SO) | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' \
-		| grep -v -e '^libc\.so\.6$$' -e '^ld-linux' | wc -l)" = 0
+	test "$$(readelf -d $(SO) | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')" \
+		= libc.so.6
+	test "$$(nm -D --undefined-only $(SO) | awk '$$1 == "U"' \
+		| grep -v '@GLIBC_' | wc -l)" = 0
+	! nm -D $(SO) | grep __tls_get_addr
+	strip --strip-unneeded --remove-section=.comment --remove-section=.note \
+		-o $(B)/liblockfile.so.stripped $(SO)
+	size=$$(stat -c %s $(B)/liblockfile.so.stripped); echo "stripped: $$size bytes"; \
+		test "$$size" -le $(SIZE_MAX)
 	nm -g --defined-only $(STATIC) | awk 'NF==3 {print $$3}' | sort \
 		| diff -u $(API) -
-	@echo "ABI: $(SONAME), NEEDED libc only, API symbols only: ok"
+	$(CC) $(CWARN) -O2 abi/growth.c -o $(B)/growth-without
+	$(CC) $(CWARN) -O2 -Iinclude -DUSE_LIB abi/growth.c -o $(B)/growth-with \
+		$(STATIC)
+	strip $(B)/growth-without $(B)/growth-with
+	growth=$$(( $$(stat -c %s $(B)/growth-with) \
+		- $$(stat -c %s $(B)/growth-without) )); \
+		echo "static growth: $$growth bytes"; test "$$growth" -le $(SIZE_MAX)
+	@echo "ABI: $(SONAME), NEEDED libc only, glibc symbols only, API symbols only, sizes: ok"
 
 # The headers compile unchanged as C89, C11 and C++, and declare exactly
 # the prototypes and constants of SPEC §1.

@@ -1,6 +1,19 @@
 /*
  * lockfile.h: dot-locking that is safe over NFS (liblockfile 1.17 API).
  *
+ * Conventions of every function declared here and in maillock.h and
+ * lockfile_mbox.h:
+ * - A pointer argument is either NULL or points to a NUL-terminated
+ *   string that stays valid and unchanged for the call. NULL gives
+ *   L_ERROR (or -1) with errno EINVAL, where liblockfile 1.17 crashes.
+ * - errno is set as the last action, from the value the failing system
+ *   call left; on success it is left as it was.
+ * - lockfile_remove(), lockfile_touch(), lockfile_check(), mailunlock()
+ *   and touchlock() are async-signal-safe and may be called in the child
+ *   of a threaded program: they allocate nothing and take no lock.
+ * - Should a bug of the library be hit, the process aborts; no error of
+ *   the library unwinds through the caller's frames.
+ *
  * Generated from the Rust sources by cbindgen; do not edit.
  */
 #ifndef _LOCKFILE_H

@@ -41,12 +41,13 @@ uninstall-dotlockfile:
 HELPER_TEST_DIR := /tmp/lockfile-helper-test.$(shell printf '%s' \
 	'$(abspath $(B))' | cksum | cut -d' ' -f1)
 HELPER_TEST_TARGET := $(CARGO_TARGET_DIR)/helper-test
-HELPER_TEST_LIB := $(HELPER_TEST_TARGET)/release/liblockfile.a
+HELPER_TEST_LIB := $(HELPER_TEST_TARGET)/release/liblockfile_capi.a
 
 $(HELPER_TEST_LIB): FORCE
 	LOCKFILE_HELPER=$(HELPER_TEST_DIR)/dotlockfile \
 		CARGO_TARGET_DIR=$(HELPER_TEST_TARGET) \
-		$(CARGO) build --release --locked --lib
+		$(CARGO) rustc -p lockfile-capi --release --locked --features rt \
+		--crate-type staticlib
 
 $(B)/tests-sys/cli/mail_fallback: tests-sys/cli/mail_fallback.c $(HELPER_TEST_LIB)
 	@mkdir -p $(@D)

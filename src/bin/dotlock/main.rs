@@ -1,19 +1,12 @@
 //! `dotlock`: run a command while holding a mailbox the way Mail Avenger's
 //! `dotlock` holds it: flock, the dot-lock `MBOX.lock`, and optionally an
 //! fcntl lock (SPEC §7, man page dotlock(1)).
-#![forbid(unsafe_code)]
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
+#![deny(unsafe_code)]
 
 mod cli;
 mod run;
+#[path = "../common/runtime.rs"]
+mod runtime;
 mod status;
 
 fn main() {

@@ -16,14 +16,18 @@ use std::os::fd::AsFd;
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
-use lockfile::mbox::{Held, MboxLock, MboxOptions, Pacer, Patience, REFRESH, RealPacer};
-use lockfile::{Errno, LCode, LockError};
+use lockfile::MboxLock;
+use lockfile::lock::{RealTime, Time};
+use lockfile::mbox::{Held, MboxOptions, Patience, REFRESH};
+use lockfile::{LCode, LockError};
+use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, Signal, kill, raise};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::Pid;
 
 use crate::cli::{self, Action, Cli};
+use crate::runtime;
 use crate::status;
 
 /// sysexits.h: the command line is wrong.
@@ -87,29 +91,32 @@ impl Signals {
     }
 }
 
-/// Waits for the locks on the signalfd, so that a signal ends the wait.
-struct SignalPacer<'a> {
-    clock: RealPacer,
+/// The time of the waits for the locks: real, but sleeping on the
+/// signalfd, so that a signal ends the wait.
+struct SignalTime<'a> {
     signals: &'a Signals,
     caught: Option<Signal>,
 }
 
-impl Pacer for SignalPacer<'_> {
-    fn elapsed(&self) -> Duration {
-        self.clock.elapsed()
+impl Time for SignalTime<'_> {
+    fn now(&self) -> Duration {
+        RealTime.now()
     }
-    fn pause(&mut self, d: Duration) -> Result<(), LockError> {
+    fn wall(&self) -> i64 {
+        RealTime.wall()
+    }
+    fn sleep(&mut self, d: Duration, _wake: Option<i32>) -> Result<bool, LockError> {
         let end = Instant::now() + d;
         loop {
             let left = end.saturating_duration_since(Instant::now());
             for s in self.signals.wait(left) {
                 if s != Signal::SIGCHLD {
                     self.caught = Some(s);
-                    return Err(LockError::new(LCode::Error, Errno::EINTR));
+                    return Err(LockError::new(LCode::Error, lockfile::Errno::EINTR));
                 }
             }
             if Instant::now() >= end {
-                return Ok(());
+                return Ok(false);
             }
         }
     }
@@ -178,15 +185,14 @@ fn run(cli: &Cli, signals: &Signals) -> i32 {
         ..MboxOptions::default()
     };
     let mbox = std::path::Path::new(&cli.mbox);
-    let mut pacer = SignalPacer {
-        clock: RealPacer::new(),
+    let mut time = SignalTime {
         signals,
         caught: None,
     };
-    let held = match MboxLock::lock_with(mbox, &opts, &lockfile::lock::SystemClock, &mut pacer) {
+    let held = match MboxLock::lock_with(mbox, &opts, &mut time) {
         Ok(held) => held,
         Err(e) => {
-            if let Some(sig) = pacer.caught {
+            if let Some(sig) = time.caught {
                 return die_of(sig);
             }
             say!("{}: {}", mbox.display(), e);
@@ -205,7 +211,11 @@ fn run(cli: &Cli, signals: &Signals) -> i32 {
     match held.unlock() {
         Ok(held) if !reported => report(&lock, held, &mut reported),
         Ok(_) => {}
-        Err(e) => say!("{}: cannot release: {}", lock.display(), e.desc()),
+        Err(e) => say!(
+            "{}: cannot release: {}",
+            lock.display(),
+            lockfile::nix_errno(e).desc()
+        ),
     }
     status
 }
@@ -217,7 +227,7 @@ fn spawn(command: &[OsString]) -> Result<Child, i32> {
     let mut cmd = Command::new(prog);
     cmd.args(args);
     // std restores SIGPIPE in the child, but not the signal mask.
-    lockfile::sys::unblock_signals_in_child(&mut cmd);
+    runtime::unblock_signals_in_child(&mut cmd);
     cmd.spawn().map_err(|e| {
         say!("cannot run {}: {e}", prog.to_string_lossy());
         match e.kind() {
@@ -267,7 +277,11 @@ fn supervise(mut child: Child, held: &MboxLock, signals: &Signals) -> (i32, bool
             next = Instant::now() + REFRESH;
             match held.touch() {
                 Ok(h) => report(held.dotlock(), h, &mut reported),
-                Err(e) => say!("{}: cannot refresh: {}", held.dotlock().display(), e.desc()),
+                Err(e) => say!(
+                    "{}: cannot refresh: {}",
+                    held.dotlock().display(),
+                    lockfile::nix_errno(e).desc()
+                ),
             }
         }
     }

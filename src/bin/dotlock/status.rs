@@ -14,8 +14,9 @@ use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use lockfile::lock::{CONTENT_MAX, Clock, STALE_AGE, SystemClock, parse_pid, pid_alive};
-use lockfile::mbox::{STALE_QUIET, dotlock_path};
+use lockfile::dotlock_path;
+use lockfile::lock::{CONTENT_MAX, RealTime, STALE_AGE, Time, parse_pid, pid_alive};
+use lockfile::mbox::STALE_QUIET;
 
 /// Exit statuses.
 pub const FREE: i32 = 0;
@@ -173,7 +174,7 @@ fn dot_lock(lock: &Path) -> Result<Option<String>, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("{}: {e}", lock.display())),
     };
-    let age = SystemClock.now().saturating_sub(meta.mtime()).max(0);
+    let age = RealTime.wall().saturating_sub(meta.mtime()).max(0);
     let content = fs::read(lock).unwrap_or_default();
     let content = content.get(..content.len().min(CONTENT_MAX)).unwrap_or(&[]);
     let text = String::from_utf8_lossy(content).trim().to_string();

@@ -11,6 +11,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use lockfile::LCode;
+use lockfile::cpath::LOCK_SUFFIX;
 use lockfile::lock::parse_pid;
 use lockfile::mail::MAILDIR;
 use nix::unistd::{User, geteuid};
@@ -56,10 +57,6 @@ pub struct Cli {
     pub command: Vec<OsString>,
 }
 
-/// The number of attempts after the first that `-r -1` gives ("for ever",
-/// some 4000 years at 60 s each).
-pub const FOREVER: i32 = 0x7fff_fff0;
-
 /// The usage text; printed on standard error, then exit 1.
 pub const USAGE: &str = "\
 Usage: dotlockfile [-l] [-r retries] [-i interval] [-p] [-q] [-v] [-w] <-m|lockfile> [-P] [command args...]
@@ -89,7 +86,7 @@ fn mail_lock(out: &mut Out) -> Result<OsString, i32> {
             }
         },
     };
-    path.extend_from_slice(b".lock");
+    path.extend_from_slice(LOCK_SUFFIX);
     Ok(OsString::from_vec(path))
 }
 

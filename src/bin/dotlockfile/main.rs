@@ -10,19 +10,12 @@
 //! a set-group-ID start).
 #![cfg_attr(not(test), no_main)]
 #![deny(unsafe_code)]
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
 
 mod cli;
 mod privs;
 mod run;
+#[path = "../common/runtime.rs"]
+mod runtime;
 
 /// The entry point the C runtime calls. The arguments are read through
 /// `std::env::args_os`, which the C library hands to std on GNU/Linux.

@@ -8,7 +8,7 @@
 
 use nix::unistd::{Gid, ResGid, getresgid, setresgid};
 
-use lockfile::Errno;
+use nix::errno::Errno;
 
 /// Leave one id of `setresgid` unchanged.
 fn unchanged() -> Gid {

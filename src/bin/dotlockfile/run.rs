@@ -1,35 +1,37 @@
 //! What `dotlockfile` does once its command line is read (SPEC §6).
 #![forbid(unsafe_code)]
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::{CStr, OsStr, OsString};
 use std::fmt;
 use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use lockfile::cpath::{FixedCPath, PATH_MAX, split_dir};
 use lockfile::helper::is_mail_lock;
 use lockfile::lock::{
-    self, FastWake, Inspection, Options, PATH_MAX, PidMode, STALE_AGE, Schedule, SystemClock,
-    Verdict, Wait, Waiter, inspect,
+    self, Inspection, Limit, Options, PidMode, RealTime, STALE_AGE, Schedule, Step, Time, Verdict,
+    inspect,
 };
-use lockfile::sys::{self, Action as OnSignal};
-use lockfile::{Errno, LCode, LockError};
+use lockfile::{LCode, LockError, path_of};
+use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::stat::Mode;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{Pid, alarm, chdir, getppid, getuid};
 
-use crate::cli::{self, Action, Cli, FOREVER};
+use crate::cli::{self, Action, Cli};
 use crate::privs::Privs;
+use crate::runtime::{self as sys, Action as OnSignal};
 
 /// How often a running command's lock is touched, in seconds.
 const TOUCH_EVERY: u32 = 30;
 /// How often the parent is checked while waiting (1 s with `-i`).
-const PARENT_CHECK: u32 = 5;
+const PARENT_CHECK: u64 = 5;
 
 /// Output that never panics: a closed or broken stdout/stderr is ignored.
 #[derive(Debug, Default)]
@@ -100,19 +102,9 @@ impl Out {
 
 /// Split a lock name into its directory and its base name.
 fn split(lockfile: &OsStr) -> (&OsStr, &OsStr) {
-    let bytes = lockfile.as_bytes();
-    match bytes.iter().rposition(|&b| b == b'/') {
-        // we fix: the reference tries chdir("") for "/name" and fails.
-        Some(0) => (
-            OsStr::new("/"),
-            OsStr::from_bytes(bytes.get(1..).unwrap_or_default()),
-        ),
-        Some(i) => (
-            OsStr::from_bytes(bytes.get(..i).unwrap_or_default()),
-            OsStr::from_bytes(bytes.get(i + 1..).unwrap_or_default()),
-        ),
-        None => (OsStr::new("."), lockfile),
-    }
+    // we fix: the reference tries chdir("") for "/name" and fails.
+    let (dir, base) = split_dir(lockfile.as_bytes());
+    (OsStr::from_bytes(dir), OsStr::from_bytes(base))
 }
 
 /// Describe who holds a lock, for the `-v` lines.
@@ -127,79 +119,63 @@ fn holder(found: &Inspection) -> String {
     }
 }
 
-/// The waiter of `dotlockfile`: registers the temporary file for the
-/// signal handlers, checks that the parent lives, and with `-v` says why
-/// it waits.
-struct DotWaiter<'a> {
+/// The time of `dotlockfile`'s waits: real, but checking every `step`
+/// that the parent lives (SPEC §6: a lock for a caller that has gone is
+/// not taken).
+struct ParentWatch {
     parent: Pid,
-    step: u32,
-    forever: bool,
-    verbose: bool,
-    out: &'a Out,
-    /// `-w`: wake as soon as the lock is removed.
-    fast: Option<FastWake>,
+    step: Duration,
 }
 
-impl Waiter for DotWaiter<'_> {
-    fn tmp_created(&mut self, tmp: &Path) {
-        sys::set_cleanup_path(Some(tmp));
+impl Time for ParentWatch {
+    fn now(&self) -> Duration {
+        RealTime.now()
     }
-
-    fn tmp_removed(&mut self) {
-        sys::set_cleanup_path(None);
-        if let Some(fast) = self.fast.as_mut() {
-            fast.tmp_removed();
+    fn wall(&self) -> i64 {
+        RealTime.wall()
+    }
+    fn sleep(&mut self, d: Duration, wake: Option<i32>) -> Result<bool, LockError> {
+        let mut left = d;
+        while !left.is_zero() {
+            let slice = self.step.min(left);
+            // With `-w`, each step ends early if the lock goes.
+            if RealTime.sleep(slice, wake)? {
+                return Ok(true);
+            }
+            left -= slice;
+            if kill(self.parent, None) == Err(Errno::ESRCH) {
+                return Err(LockError::new(LCode::Error, lockfile::Errno::ESRCH));
+            }
         }
+        Ok(false)
     }
+}
 
-    fn woke_early(&self) -> bool {
-        self.fast.as_ref().is_some_and(|f| f.woke_early())
-    }
-
-    fn wait(&mut self, wait: &Wait<'_>) -> Result<(), LockError> {
-        if self.verbose {
-            let found = inspect(wait.lock, true, &SystemClock);
-            let of = if self.forever {
-                "with no limit".to_string()
-            } else {
-                format!("of {}", wait.attempts)
+/// What `dotlockfile` does as the core works: registers the temporary
+/// file for the signal handlers and, with `-v`, says why it waits.
+fn on_step(step: Step<'_>, forever: bool, verbose: bool, out: &Out) {
+    match step {
+        Step::Tmp(tmp) => sys::set_cleanup_path(tmp.map(CStr::to_bytes)),
+        Step::Wait {
+            lock,
+            attempt,
+            attempts,
+            wait,
+            ..
+        } if verbose => {
+            let found = inspect(lock, true, &RealTime);
+            let of = match attempts {
+                Some(n) if !forever => format!("of {n}"),
+                _ => "with no limit".to_string(),
             };
-            self.out.progress(format_args!(
-                "{}: held by {}; attempt {} {of}, next try in {} s",
-                wait.lock.display(),
+            out.progress(format_args!(
+                "{}: held by {}; attempt {attempt} {of}, next try in {} s",
+                path_of(lock).display(),
                 holder(&found),
-                wait.attempt,
-                wait.secs
+                wait.as_secs()
             ));
         }
-        if let Some(fast) = self.fast.as_mut() {
-            // The same steps, each ended early if the lock goes.
-            let end = fast.wait_end(wait);
-            loop {
-                let now = Instant::now();
-                if now >= end {
-                    return Ok(());
-                }
-                let step = now + Duration::from_secs(u64::from(self.step));
-                if fast.wait_until(wait.lock, step.min(end)) {
-                    return Ok(());
-                }
-                if kill(self.parent, None) == Err(Errno::ESRCH) {
-                    return Err(LockError::new(LCode::Error, Errno::ESRCH));
-                }
-            }
-        }
-        let mut left = wait.secs;
-        while left > 0 {
-            let secs = self.step.min(left);
-            std::thread::sleep(Duration::from_secs(u64::from(secs)));
-            left -= secs;
-            // SPEC §6: a lock for a caller that has gone is not taken.
-            if kill(self.parent, None) == Err(Errno::ESRCH) {
-                return Err(LockError::new(LCode::Error, Errno::ESRCH));
-            }
-        }
-        Ok(())
+        Step::Wait { .. } => {}
     }
 }
 
@@ -257,14 +233,18 @@ pub fn main(privs: Result<Privs, Errno>) -> i32 {
             return LCode::Error.as_c();
         }
         name = base;
-        if !is_mail_lock(Path::new(name), group, getuid()) {
+        if !is_mail_lock(name.as_bytes(), group.as_raw(), getuid().as_raw()) {
             if let Err(e) = privs.drop_for_good() {
                 out.error(format_args!("cannot drop the group: {}", e.desc()));
                 return LCode::Error.as_c();
             }
         }
     }
-    let name = Path::new(name);
+    // Shorter than PATH_MAX (checked above), and from argv: no NUL.
+    let Ok(name) = FixedCPath::new(&[name.as_bytes()]) else {
+        return LCode::NameLen.as_c();
+    };
+    let name = name.as_cstr();
 
     match cli.action {
         Action::Check => check(&cli, name, &privs, &out),
@@ -281,18 +261,18 @@ pub fn main(privs: Result<Privs, Errno>) -> i32 {
 }
 
 /// `-c`: 0 if a valid lock is there, 1 if not; with `-v` say why.
-fn check(cli: &Cli, name: &Path, privs: &Privs, out: &Out) -> i32 {
+fn check(cli: &Cli, name: &CStr, privs: &Privs, out: &Out) -> i32 {
     let Ok(_raised) = privs.raise() else {
         return 1;
     };
-    let found = inspect(name, cli.pid, &SystemClock);
+    let found = inspect(name, cli.pid, &RealTime);
     let status = i32::from(found.verdict != Verdict::Valid);
     if cli.verbose {
         // The pid is reported even when -p does not make it count.
         let info = if cli.pid {
             found.clone()
         } else {
-            inspect(name, true, &SystemClock)
+            inspect(name, true, &RealTime)
         };
         report(cli, &found, &info, out);
     }
@@ -343,7 +323,7 @@ fn report(cli: &Cli, found: &Inspection, info: &Inspection, out: &Out) {
 /// Take the lock; with a command, run it and remove the lock afterwards.
 fn take(
     cli: &Cli,
-    name: &Path,
+    name: &CStr,
     privs: &Privs,
     home: Option<OwnedFd>,
     parent: Pid,
@@ -351,29 +331,33 @@ fn take(
 ) -> i32 {
     let with_command = !cli.command.is_empty();
     let opts = Options {
-        retries: cli.retries.unwrap_or(FOREVER),
+        limit: cli.retries.map_or(Limit::Forever, Limit::Retries),
         pid: match (cli.pid, with_command) {
             (false, _) => PidMode::None,
             (true, true) => PidMode::Own,
             (true, false) => PidMode::Parent,
         },
         schedule: cli.interval.map_or(Schedule::Standard, Schedule::Interval),
+        wake: cli.fast_wake,
     };
-    let mut waiter = DotWaiter {
+    let mut time = ParentWatch {
         parent,
-        step: if cli.interval.is_some() {
+        step: Duration::from_secs(if cli.interval.is_some() {
             1
         } else {
             PARENT_CHECK
-        },
-        forever: cli.retries.is_none(),
-        verbose: cli.verbose,
-        out,
-        fast: cli.fast_wake.then(FastWake::new),
+        }),
     };
+    let forever = cli.retries.is_none();
     let taken = match privs.raise() {
-        Ok(_raised) => lock::create_with(name, &opts, &SystemClock, &mut waiter),
-        Err(e) => Err(LockError::new(LCode::Error, e)),
+        Ok(_raised) => lock::create_with(name, &opts, &mut time, &mut |step| {
+            on_step(step, forever, cli.verbose, out);
+            Ok(())
+        }),
+        Err(e) => Err(LockError::new(
+            LCode::Error,
+            lockfile::Errno::from_raw(e as i32),
+        )),
     };
     if let Err(e) = taken {
         return e.code.as_c();
@@ -391,7 +375,7 @@ fn take(
 /// Run the command without the group, in the original directory; touch
 /// the lock every 30 s unless `-p`; return the command's status (127 if
 /// it could not be run, 128 + the signal if it was killed).
-fn run_command(cli: &Cli, name: &Path, privs: &Privs, home: Option<OwnedFd>, out: &Out) -> i32 {
+fn run_command(cli: &Cli, name: &CStr, privs: &Privs, home: Option<OwnedFd>, out: &Out) -> i32 {
     // SPEC §6: the parent survives the signals a terminal sends, so that
     // it removes the lock; caught (not ignored), they are back to default
     // in the command after exec.
@@ -477,7 +461,7 @@ mod tests {
 
     #[test]
     fn holder_descriptions() {
-        let mut i = inspect(Path::new("/nonexistent/x"), false, &SystemClock);
+        let mut i = inspect(c"/nonexistent/x", false, &RealTime);
         (i.verdict, i.pid, i.alive, i.mtime, i.now) =
             (Verdict::Valid, Some(42), Some(true), 100, 160);
         assert_eq!(holder(&i), "process 42 (running)");
