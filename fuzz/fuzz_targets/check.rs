@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use lockfile::lock::{self, CONTENT_MAX, SystemClock, Verdict};
+use lockfile::lock::{self, CONTENT_MAX, RealTime, Verdict};
 
 #[derive(Arbitrary, Debug)]
 struct Input {
@@ -62,7 +62,8 @@ fuzz_target!(|input: Input| {
     assert_eq!(pid, common::c_atoi(head), "parse_pid({head:?})");
 
     let use_pid = input.flags & (16 | 32) != 0;
-    let found = lock::inspect(&path, use_pid, &SystemClock);
+    let c = CString::new(path.as_os_str().as_bytes()).expect("path");
+    let found = lock::inspect(&c, use_pid, &RealTime);
     let alive = if use_pid && pid > 0 { kill0(pid) } else { None };
     let expect = match alive {
         Some(true) => Some(Verdict::Valid),
@@ -76,9 +77,8 @@ fuzz_target!(|input: Input| {
     }
     assert_eq!(found.pid, (use_pid && pid > 0).then_some(pid));
 
-    let c = CString::new(path.as_os_str().as_bytes()).expect("path");
     // SAFETY: a valid C string.
-    let rc = unsafe { lockfile::ffi::lockfile::lockfile_check(c.as_ptr(), input.flags) };
+    let rc = unsafe { lockfile_capi::lockfile::lockfile_check(c.as_ptr(), input.flags) };
     if let Some(expect) = expect {
         assert_eq!(rc == 0, expect == Verdict::Valid, "lockfile_check {rc}");
     }
@@ -87,19 +87,19 @@ fuzz_target!(|input: Input| {
 
     // SAFETY: a valid C string.
     assert_eq!(
-        unsafe { lockfile::ffi::lockfile::lockfile_touch(c.as_ptr()) },
+        unsafe { lockfile_capi::lockfile::lockfile_touch(c.as_ptr()) },
         0
     );
-    assert!(lock::check(&path, lock::Flags(0)), "touched lock not valid");
+    assert!(lock::check(&c, lock::Flags(0)), "touched lock not valid");
     // SAFETY: a valid C string.
     assert_eq!(
-        unsafe { lockfile::ffi::lockfile::lockfile_remove(c.as_ptr()) },
+        unsafe { lockfile_capi::lockfile::lockfile_remove(c.as_ptr()) },
         0
     );
     assert!(!path.exists());
     // SAFETY: a valid C string.
     assert_eq!(
-        unsafe { lockfile::ffi::lockfile::lockfile_remove(c.as_ptr()) },
+        unsafe { lockfile_capi::lockfile::lockfile_remove(c.as_ptr()) },
         0
     );
 });

@@ -21,9 +21,9 @@ use std::time::{Duration, SystemTime};
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use lockfile::ffi::{__L_INTERVAL, __lockargs, L_PID, L_PPID};
-use lockfile::lock::{self, Clock, Flags, Options, SystemClock, Wait, Waiter};
+use lockfile::lock::{self, Flags, Options, RealTime, Step, Time};
 use lockfile::{Errno, LCode, LockError};
+use lockfile_capi::{__L_INTERVAL, __lockargs, L_PID, L_PPID};
 
 #[derive(Arbitrary, Debug)]
 enum Existing {
@@ -55,25 +55,22 @@ struct Input {
     ffi: bool,
 }
 
-struct FixedClock(i64);
-impl Clock for FixedClock {
-    fn now(&self) -> i64 {
-        self.0
+/// Pretends to sleep (its monotonic clock moves on by each sleep); its
+/// wall clock is fixed, or the real one.
+struct FakeTime {
+    mono: Duration,
+    wall: Option<i64>,
+}
+impl Time for FakeTime {
+    fn now(&self) -> Duration {
+        self.mono
     }
-}
-
-/// Counts the waits instead of sleeping.
-struct Counter {
-    waits: i64,
-    max_attempts: i64,
-}
-impl Waiter for Counter {
-    fn wait(&mut self, wait: &Wait<'_>) -> Result<(), LockError> {
-        self.waits += 1;
-        assert!(wait.secs <= 60, "wait of {} s", wait.secs);
-        assert!(wait.attempt <= wait.attempts, "{wait:?}");
-        self.max_attempts = self.max_attempts.max(wait.attempts);
-        Ok(())
+    fn wall(&self) -> i64 {
+        self.wall.unwrap_or_else(|| RealTime.wall())
+    }
+    fn sleep(&mut self, d: Duration, _wake: Option<i32>) -> Result<bool, LockError> {
+        self.mono += d;
+        Ok(false)
     }
 }
 
@@ -116,21 +113,21 @@ fn ffi_create(lock: &[u8], retries: i32, flags: i32, interval: Option<i32>, sz: 
     let mut args = __lockargs {
         interval: interval.unwrap_or(0),
     };
-    Errno::clear();
+    Errno::from_raw(0).set();
     let rc = match interval {
         // SAFETY: a valid C string; args points to a live struct of the
         // size given unless the fuzzed size differs, which is refused
         // before anything is read.
         Some(_) => unsafe {
-            lockfile::ffi::lockfile::lockfile_create2(c.as_ptr(), retries, flags, &mut args, sz)
+            lockfile_capi::lockfile::lockfile_create2(c.as_ptr(), retries, flags, &mut args, sz)
         },
         // SAFETY: a valid C string.
         None if flags & __L_INTERVAL == 0 => unsafe {
-            lockfile::ffi::lockfile::lockfile_create(c.as_ptr(), retries, flags)
+            lockfile_capi::lockfile::lockfile_create(c.as_ptr(), retries, flags)
         },
         // SAFETY: a valid C string; NULL args.
         None => unsafe {
-            lockfile::ffi::lockfile::lockfile_create2(
+            lockfile_capi::lockfile::lockfile_create2(
                 c.as_ptr(),
                 retries,
                 flags,
@@ -139,7 +136,7 @@ fn ffi_create(lock: &[u8], retries: i32, flags: i32, interval: Option<i32>, sz: 
             )
         },
     };
-    (rc, Errno::last_raw())
+    (rc, Errno::last().raw())
 }
 
 fuzz_target!(|input: Input| {
@@ -203,23 +200,34 @@ fuzz_target!(|input: Input| {
             input.interval
         );
         let Ok(opts) = opts else { return };
-        let mut waiter = Counter {
-            waits: 0,
-            max_attempts: 0,
+        let mut time = FakeTime {
+            mono: Duration::ZERO,
+            wall: input.clock,
         };
-        let result = match input.clock {
-            Some(t) => lock::create_with(&lock, &opts, &FixedClock(t), &mut waiter),
-            None => lock::create_with(&lock, &opts, &SystemClock, &mut waiter),
+        let mut waits: i64 = 0;
+        let result = match CString::new(lock_bytes.clone()) {
+            // A path with a NUL cannot be a C string: refused as such.
+            Err(_) => Err(LockError::new(LCode::Error, Errno::EINVAL)),
+            Ok(c) => lock::create_with(&c, &opts, &mut time, &mut |step| {
+                if let Step::Wait {
+                    attempt,
+                    attempts,
+                    wait,
+                    ..
+                } = step
+                {
+                    waits += 1;
+                    assert!(wait.as_secs() <= 60, "wait of {wait:?}");
+                    assert!(attempts.is_none_or(|n| attempt <= n), "{step:?}");
+                }
+                Ok(())
+            }),
         };
         let allowed = i64::from(retries).max(0);
-        assert!(
-            waiter.waits <= allowed,
-            "{} waits for {retries} retries",
-            waiter.waits
-        );
+        assert!(waits <= allowed, "{waits} waits for {retries} retries");
         match result {
             Ok(()) => (0, 0),
-            Err(e) => (e.code.as_c(), e.errno.map_or(0, |e| e as i32)),
+            Err(e) => (e.code.as_c(), e.errno.map_or(0, Errno::raw)),
         }
     };
 

@@ -12,13 +12,14 @@
 
 mod common;
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::{CString, OsStr, OsString};
+use std::time::Duration;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use lockfile::lock::{self, FixedCPath, Flags, Options, Wait, Waiter};
+use lockfile::lock::{self, Flags, Options, RealTime, Time};
 use lockfile::{LCode, LockError, mail};
 
 #[derive(Arbitrary, Debug)]
@@ -42,11 +43,23 @@ enum Op {
     Touch,
 }
 
-struct NoSleep;
-impl Waiter for NoSleep {
-    fn wait(&mut self, _: &Wait<'_>) -> Result<(), LockError> {
-        Ok(())
+/// Pretends to sleep.
+struct NoSleep(Duration);
+impl Time for NoSleep {
+    fn now(&self) -> Duration {
+        self.0
     }
+    fn wall(&self) -> i64 {
+        RealTime.wall()
+    }
+    fn sleep(&mut self, d: Duration, _wake: Option<i32>) -> Result<bool, LockError> {
+        self.0 += d;
+        Ok(false)
+    }
+}
+
+fn c(p: &Path) -> CString {
+    CString::new(p.as_os_str().as_bytes()).expect("no NUL")
 }
 
 fn in_scratch(p: &Path) -> bool {
@@ -79,7 +92,7 @@ fn clear() {
     if let Some((p, token)) = mail::take() {
         let p = Path::new(OsStr::from_bytes(p.as_cstr().to_bytes()));
         if in_scratch(p) {
-            let _ = lock::remove(p);
+            let _ = lock::remove(&c(p));
         }
         mail::unlocked(token);
     }
@@ -113,7 +126,7 @@ fuzz_target!(|ops: Vec<Op>| {
                         [mail::MAILDIR.as_bytes(), name].concat()
                     };
                     want.extend_from_slice(b".lock");
-                    assert_eq!(path.as_os_str().as_bytes(), want.as_slice());
+                    assert_eq!(path.as_cstr().to_bytes(), want.as_slice());
                 }
                 // maillock() returns at once while a lock is held.
                 assert_eq!(mail::held(), held.is_some());
@@ -125,7 +138,7 @@ fuzz_target!(|ops: Vec<Op>| {
                         assert_eq!(e.code, LCode::NameLen);
                         continue;
                     }
-                    Ok(path) => path,
+                    Ok(path) => PathBuf::from(OsStr::from_bytes(path.as_cstr().to_bytes())),
                 };
                 let opts = Options::from_flags(i32::from(*retries), Flags(0), None);
                 let Ok(opts) = opts else {
@@ -134,13 +147,14 @@ fuzz_target!(|ops: Vec<Op>| {
                 let created = if *fail {
                     Err(LockError::new(LCode::MaxTrys, lockfile::Errno::EAGAIN))
                 } else if in_scratch(&path) {
-                    lock::create_with(&path, &opts, &lock::SystemClock, &mut NoSleep)
+                    lock::create_with(&c(&path), &opts, &mut NoSleep(Duration::ZERO), &mut |_| {
+                        Ok(())
+                    })
                 } else {
                     Ok(())
                 };
                 if created.is_ok() {
-                    let c = FixedCPath::new(&[path.as_os_str().as_bytes()]).unwrap();
-                    assert_eq!(mail::remember(c.as_cstr()), mail::Remembered::Yes);
+                    assert_eq!(mail::remember(&c(&path)), mail::Remembered::Yes);
                     held = Some(path);
                 }
             }
@@ -150,7 +164,7 @@ fuzz_target!(|ops: Vec<Op>| {
                     .as_ref()
                     .map(|(p, _)| PathBuf::from(OsStr::from_bytes(p.as_cstr().to_bytes())));
                 if let Some(p) = removed.as_deref().filter(|p| in_scratch(p)) {
-                    let _ = lock::remove(p);
+                    let _ = lock::remove(&c(p));
                 }
                 if let Some((_, token)) = taken {
                     mail::unlocked(token);
@@ -166,7 +180,7 @@ fuzz_target!(|ops: Vec<Op>| {
                 assert_eq!(path, held);
                 // touchlock() works on the real path: only when it is ours.
                 if held.as_deref().is_none_or(in_scratch) {
-                    lockfile::policy::touchlock();
+                    lockfile_capi::maillock::touchlock();
                 }
             }
         }
