@@ -171,6 +171,16 @@ mod tests {
             Err(Errno::ENAMETOOLONG)
         ));
         assert!(matches!(FixedCPath::new(&[b"a\0b"]), Err(Errno::EINVAL)));
+        for at in 0..20 {
+            let mut bytes = [b'x'; 20];
+            bytes[at] = 0;
+            assert!(
+                matches!(FixedCPath::new(&[&bytes]), Err(Errno::EINVAL)),
+                "{at}"
+            );
+            bytes[at] = 0x80;
+            assert!(FixedCPath::new(&[&bytes]).is_ok(), "{at}");
+        }
         let p = FixedCPath::from_fn(3, |i| b"abc"[i]).unwrap();
         assert_eq!(p.as_cstr(), c"abc");
         assert!(matches!(

@@ -40,8 +40,12 @@ pub enum Step<'a> {
 
 /// The content of the lock: the pid and a newline, "0\n" without one.
 pub(super) fn content_for(pid: PidMode) -> Result<Bytes<16>, LockError> {
+    let mut content = Bytes::new();
     let pid = match pid {
-        PidMode::None => 0,
+        PidMode::None => {
+            content.push(b"0\n");
+            return Ok(content);
+        }
         PidMode::Own => sys::getpid(),
         PidMode::Parent => {
             let ppid = sys::getppid();
@@ -51,7 +55,6 @@ pub(super) fn content_for(pid: PidMode) -> Result<Bytes<16>, LockError> {
             ppid
         }
     };
-    let mut content = Bytes::new();
     content.push_int(i64::from(pid), 0);
     content.push(b"\n");
     Ok(content)
