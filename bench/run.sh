@@ -477,8 +477,8 @@ EOF
 	cat <<EOF
 
 Notes: the reference waits 5 s when it finds the lock held, whatever the
-hold; so does ours unless \`LOCKFILE_FAST_WAKE=1\` (or the Rust
-\`FastWake\` waiter, or \`dotlockfile -w\`) asks it to wake as soon as the
+hold; so does ours unless \`LOCKFILE_FAST_WAKE=1\` (or, in Rust,
+\`Options::wake\`, or \`dotlockfile -w\`) asks it to wake as soon as the
 lock goes. The waiter CPU row is for a waiter that stays blocked while
 another process holds the lock, measured with getrusage. With the default
 schedule the contention time is a matter of chance: each time a process

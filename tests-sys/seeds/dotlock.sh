@@ -4,7 +4,7 @@
 # a quiet foreign dot-lock broken after about 30 s under flock, not
 # without flock (-L) and not while the mailbox changes; our own dot-lock
 # refreshed every 15 s while the command runs. The same rules are proven
-# with an injected clock in the unit tests (src/mbox/tests.rs); here the
+# with an injected clock in the unit tests (crates/core/src/mbox/tests.rs); here the
 # real program is timed, with margins wide enough for a loaded machine.
 # Usage: dotlock.sh --dotlock P --dotlockfile P --popsession P --libdir D
 . "$(dirname "$0")/lib.sh"

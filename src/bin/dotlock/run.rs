@@ -76,7 +76,7 @@ impl Signals {
     }
 
     /// Wait up to `d` for a signal; the signals that came (maybe none).
-    fn wait(&self, d: Duration) -> Vec<Signal> {
+    fn receive(&self, d: Duration) -> Vec<Signal> {
         let timeout = PollTimeout::try_from(d).unwrap_or(PollTimeout::MAX);
         let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
         let _ = poll(&mut fds, timeout);
@@ -109,7 +109,7 @@ impl Time for SignalTime<'_> {
         let end = Instant::now() + d;
         loop {
             let left = end.saturating_duration_since(Instant::now());
-            for s in self.signals.wait(left) {
+            for s in self.signals.receive(left) {
                 if s != Signal::SIGCHLD {
                     self.caught = Some(s);
                     return Err(LockError::new(LCode::Error, lockfile::Errno::EINTR));
@@ -266,7 +266,7 @@ fn supervise(mut child: Child, held: &MboxLock, signals: &Signals) -> (i32, bool
             }
         }
         let pid = i32::try_from(child.id()).map(Pid::from_raw);
-        for s in signals.wait(next.saturating_duration_since(Instant::now())) {
+        for s in signals.receive(next.saturating_duration_since(Instant::now())) {
             if matches!(s, Signal::SIGHUP | Signal::SIGTERM) {
                 if let Ok(pid) = pid {
                     let _ = kill(pid, s);

@@ -1,5 +1,5 @@
-//! Tests of the core on real files, with an injected clock and waiter: no
-//! test here sleeps.
+//! Tests of the core on real files, on a clock that only pretends to
+//! sleep: no test here sleeps.
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, symlink};
