@@ -540,12 +540,6 @@ pub fn fcntl_lock(fd: c_int, kind: c_int) -> Result<(), Errno> {
     Errno::result(unsafe { libc::fcntl(fd, libc::F_SETLK, &whole) }).map(drop)
 }
 
-/// `dup(fd)` with close-on-exec.
-pub fn dup(fd: c_int) -> Result<Fd, Errno> {
-    // SAFETY: no pointers.
-    Errno::result(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) }).map(Fd)
-}
-
 /// Blocks SIGCHLD in this thread; restores the mask when dropped.
 pub struct ChildSignalBlocked {
     was_blocked: bool,
@@ -577,8 +571,9 @@ impl ChildSignalBlocked {
         }
     }
 
-    /// Whether SIGCHLD is blocked in this thread now (for tests).
-    pub fn is_blocked_now() -> bool {
+    /// Whether SIGCHLD is blocked in this thread now.
+    #[cfg(test)]
+    pub(crate) fn is_blocked_now() -> bool {
         let mut now = sigset_of(None);
         // SAFETY: a null new set only reads the mask into `now`.
         unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, core::ptr::null(), &mut now) };
