@@ -114,7 +114,12 @@ fn create_tmp(
             id = (real, wall);
             continue;
         }
-        id = match variant(n, sys::gettid(), wall) {
+        let tid = sys::gettid();
+        if n == 0 && tid == id.0 {
+            // The main thread: its id is the pid, whose name was taken.
+            n = 1;
+        }
+        id = match variant(n, tid, wall) {
             Some(v) if n < VARIANTS => v,
             _ => return Err(err),
         };

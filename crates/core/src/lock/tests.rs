@@ -425,3 +425,40 @@ fn a_deadline_bounds_the_waits() {
     assert_eq!(time.slept, [5, 7].map(std::time::Duration::from_secs));
     assert_eq!(w.attempts, [(2, None), (3, None)]);
 }
+
+/// A temporary file of ours left under the reference's name (by a killed
+/// process that had our pid, or a thread of ours in the same second) is
+/// not a reason to fail: the O_EXCL create says EEXIST and the next name
+/// is tried; the other file is left alone.
+#[test]
+fn a_taken_temporary_name_moves_on_to_another() {
+    let d = Scratch::new();
+    let lock = d.path("t.lock");
+    let t: i64 = 1_700_000_003;
+    let host = super::tmpname::host().unwrap();
+    let base = |digit: i64| {
+        format!(
+            ".lk{:05}{:x}{}",
+            std::process::id(),
+            digit & 15,
+            String::from_utf8_lossy(host.as_bytes())
+        )
+    };
+    let taken = d.path(&base(t)[..base(t).len().min(TMP_NAME_MAX)]);
+    fs::write(&taken, "someone else's").unwrap();
+    let mut w = Recorder::default();
+    let mut names = Vec::new();
+    create_with(&cs(&lock), &opts(0), &mut FakeTime::at(t), &mut |step| {
+        if let Step::Tmp(Some(tmp)) = step {
+            names.push(tmp.to_str().unwrap().to_string());
+        }
+        w.step(step)
+    })
+    .unwrap();
+    assert_eq!(fs::read_to_string(&lock).unwrap(), "0\n");
+    assert_eq!(fs::read_to_string(&taken).unwrap(), "someone else's");
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert_eq!(names[0], taken.to_str().unwrap());
+    assert_ne!(names[1], names[0]);
+    fs::remove_file(&taken).unwrap();
+}
