@@ -32,6 +32,7 @@ CXX        ?= c++
 CARGO      ?= cargo
 
 VERSION    := 1.17
+comma      := ,
 # Build products; another folder (B=...) keeps parallel builds apart.
 B          ?= build
 CARGO_TARGET_DIR ?= target
@@ -81,9 +82,10 @@ $(RUSTLIB): FORCE
 		--crate-type staticlib
 	$(CARGO) build --release --locked --bins
 
-# Without Rust's std there is no debug information of another project to
-# ship; our own goes only where a build asks for it (the .deb's dbgsym).
-SO_STRIP := $(if $(filter true,$(CARGO_PROFILE_RELEASE_DEBUG)),,-Wl,--strip-debug)
+# The debug information of Rust's core library is not shipped; ours only
+# where a build asks for it (make deb, for the -dbgsym package).
+LD_STRIP := $(if $(filter true,$(CARGO_PROFILE_RELEASE_DEBUG)),,--strip-debug)
+SO_STRIP := $(addprefix -Wl$(comma),$(LD_STRIP))
 
 # -z pack-relative-relocs: RELR relocations (glibc >= 2.36, which adds a
 # GLIBC_ABI_DT_RELR version need; Debian 12 has 2.36).
@@ -102,7 +104,7 @@ $(B)/liblockfile.so: $(SO)
 # the archive cannot clash with other Rust code linked into a program;
 # only what the API reaches is kept (--gc-sections from the API's names).
 $(STATIC): $(RUSTLIB) $(API) | $(B)
-	ld -r --gc-sections $(addprefix -u ,$(shell cat $(API))) \
+	ld -r --gc-sections $(addprefix -u ,$(shell cat $(API))) $(LD_STRIP) \
 		--whole-archive $(RUSTLIB) -o $(B)/lockfile-all.o
 	objcopy --keep-global-symbols=$(API) --remove-section=.llvmbc \
 		--remove-section=.llvmcmd $(B)/lockfile-all.o $(B)/lockfile.o
