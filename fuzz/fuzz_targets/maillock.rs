@@ -13,12 +13,13 @@
 mod common;
 
 use std::ffi::{CString, OsStr, OsString};
-use std::time::Duration;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+use lockfile::cpath::FixedCPath;
 use lockfile::lock::{self, Flags, Options, RealTime, Time};
 use lockfile::{LCode, LockError, mail};
 
@@ -89,8 +90,9 @@ fn set_mail(mail: &Mail) -> Option<Vec<u8>> {
 /// Forget any mail lock left by an earlier input (removing it only when
 /// it is in the scratch folder).
 fn clear() {
-    if let Some((p, token)) = mail::take() {
-        let p = Path::new(OsStr::from_bytes(p.as_cstr().to_bytes()));
+    let mut buf = FixedCPath::empty();
+    if let Some(token) = mail::take(&mut buf) {
+        let p = Path::new(OsStr::from_bytes(buf.as_cstr().to_bytes()));
         if in_scratch(p) {
             let _ = lock::remove(&c(p));
         }
@@ -116,7 +118,9 @@ fuzz_target!(|ops: Vec<Op>| {
             } => {
                 let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
                 let value = set_mail(m);
-                let expect = mail::lock_path(name, mail::MAILDIR.as_bytes(), value.as_deref());
+                let mut buf = FixedCPath::empty();
+                let expect =
+                    mail::lock_path(&mut buf, name, mail::MAILDIR.as_bytes(), value.as_deref());
                 if let (Ok(path), Some(v)) = (&expect, &value) {
                     let last = v.rsplit(|&b| b == b'/').next();
                     let via_mail = last == Some(name);
@@ -126,7 +130,7 @@ fuzz_target!(|ops: Vec<Op>| {
                         [mail::MAILDIR.as_bytes(), name].concat()
                     };
                     want.extend_from_slice(b".lock");
-                    assert_eq!(path.as_cstr().to_bytes(), want.as_slice());
+                    assert_eq!(path.to_bytes(), want.as_slice());
                 }
                 // maillock() returns at once while a lock is held.
                 assert_eq!(mail::held(), held.is_some());
@@ -138,7 +142,7 @@ fuzz_target!(|ops: Vec<Op>| {
                         assert_eq!(e.code, LCode::NameLen);
                         continue;
                     }
-                    Ok(path) => PathBuf::from(OsStr::from_bytes(path.as_cstr().to_bytes())),
+                    Ok(path) => PathBuf::from(OsStr::from_bytes(path.to_bytes())),
                 };
                 let opts = Options::from_flags(i32::from(*retries), Flags(0), None);
                 let Ok(opts) = opts else {
@@ -159,24 +163,24 @@ fuzz_target!(|ops: Vec<Op>| {
                 }
             }
             Op::Unlock => {
-                let taken = mail::take();
+                let mut buf = FixedCPath::empty();
+                let taken = mail::take(&mut buf);
                 let removed = taken
                     .as_ref()
-                    .map(|(p, _)| PathBuf::from(OsStr::from_bytes(p.as_cstr().to_bytes())));
+                    .map(|_| PathBuf::from(OsStr::from_bytes(buf.as_cstr().to_bytes())));
                 if let Some(p) = removed.as_deref().filter(|p| in_scratch(p)) {
                     let _ = lock::remove(&c(p));
                 }
-                if let Some((_, token)) = taken {
+                if let Some(token) = taken {
                     mail::unlocked(token);
                 }
                 assert_eq!(removed, held.take());
                 assert!(!mail::held());
             }
             Op::Touch => {
-                let path = mail::held_path();
-                let path = path
-                    .as_ref()
-                    .map(|p| PathBuf::from(OsStr::from_bytes(p.as_cstr().to_bytes())));
+                let mut buf = FixedCPath::empty();
+                let path = mail::held_path(&mut buf)
+                    .map(|p| PathBuf::from(OsStr::from_bytes(p.to_bytes())));
                 assert_eq!(path, held);
                 // touchlock() works on the real path: only when it is ours.
                 if held.as_deref().is_none_or(in_scratch) {

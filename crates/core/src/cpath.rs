@@ -181,16 +181,11 @@ mod tests {
             bytes[at] = 0x80;
             assert!(FixedCPath::new(&[&bytes]).is_ok(), "{at}");
         }
-        let p = FixedCPath::from_fn(3, |i| b"abc"[i]).unwrap();
-        assert_eq!(p.as_cstr(), c"abc");
-        assert!(matches!(
-            FixedCPath::from_fn(PATH_MAX + 1, |_| b'x'),
-            Err(Errno::ENAMETOOLONG)
-        ));
-        assert!(matches!(
-            FixedCPath::from_fn(2, |i| b"a\0"[i]),
-            Err(Errno::EINVAL)
-        ));
+        let mut p = FixedCPath::empty();
+        assert_eq!(p.fill(3, |i| b"abc"[i]), Ok(c"abc"));
+        assert_eq!(p.fill(PATH_MAX + 1, |_| b'x'), Err(Errno::ENAMETOOLONG));
+        assert_eq!(p.fill(2, |i| b"a\0"[i]), Err(Errno::EINVAL));
+        assert_eq!(p.as_cstr().to_bytes_with_nul(), b"\0");
         // Set in place, again and again; an empty one is "".
         let mut p = FixedCPath::empty();
         assert_eq!(p.as_cstr(), c"");
@@ -198,5 +193,11 @@ mod tests {
         assert_eq!(p.set(&[b"x"]).unwrap(), c"x");
         assert!(p.set(&[b"y\0"]).is_err());
         assert_eq!(p.as_cstr(), c"");
+        // A failure after some bytes were written leaves "" too.
+        assert_eq!(p.set(&[b"abc", b"d\0"]), Err(Errno::EINVAL));
+        assert_eq!(p.as_cstr().to_bytes_with_nul(), b"\0");
+        let long = vec![b'x'; PATH_MAX];
+        assert_eq!(p.set(&[b"ab", &long]), Err(Errno::ENAMETOOLONG));
+        assert_eq!(p.as_cstr().to_bytes_with_nul(), b"\0");
     }
 }

@@ -73,35 +73,36 @@ pub fn held() -> bool {
     phase(STATE.load(Ordering::Acquire)) == HELD
 }
 
-/// Copy the path into a stack buffer and check that the state word is
-/// still `s` (so the copy is whole). `None`: it changed meanwhile.
-fn copy_path(s: u64) -> Option<FixedCPath> {
+/// Copy the path into `buf` (a stack buffer of the caller's) and check
+/// that the state word is still `s` (so the copy is whole). `false`: it
+/// changed meanwhile.
+fn copy_path(s: u64, buf: &mut FixedCPath) -> bool {
     let len = LEN.load(Ordering::Acquire).min(PATH_MAX);
     // A torn copy may hold a NUL; it is refused by the check below anyway.
-    let copy = FixedCPath::from_fn(len, |i| {
-        PATH.get(i)
-            .map_or(b'/', |slot| slot.load(Ordering::Relaxed))
-            .max(1)
-    });
+    let copied = buf
+        .fill(len, |i| {
+            PATH.get(i)
+                .map_or(b'/', |slot| slot.load(Ordering::Relaxed))
+                .max(1)
+        })
+        .is_ok();
     fence(Ordering::Acquire);
-    if STATE.load(Ordering::Acquire) != s {
-        return None;
-    }
-    copy.ok()
+    copied && STATE.load(Ordering::Acquire) == s
 }
 
 /// How many times a reader tries again when the state changes under it.
 const READ_TRIES: u32 = 8;
 
-/// The path of the held lock, or `None`. Async-signal-safe.
-pub fn held_path() -> Option<FixedCPath> {
+/// The path of the held lock, copied into `buf`, or `None`.
+/// Async-signal-safe.
+pub fn held_path(buf: &mut FixedCPath) -> Option<&CStr> {
     for _ in 0..READ_TRIES {
         let s = STATE.load(Ordering::Acquire);
         if phase(s) != HELD {
             return None;
         }
-        if let Some(path) = copy_path(s) {
-            return Some(path);
+        if copy_path(s, buf) {
+            return Some(buf.as_cstr());
         }
     }
     None
@@ -169,37 +170,37 @@ pub fn remember(path: &CStr) -> Remembered {
     }
 }
 
-/// Forget the held mail lock and give its path to the caller to remove,
-/// then call [`unlocked`] with the returned token. `None`: nothing to do.
+/// Forget the held mail lock and give its path to the caller (in `buf`)
+/// to remove, then call [`unlocked`] with the returned token. `None`:
+/// nothing to do.
 ///
 /// A lock that another `mailunlock()` is removing right now (one that this
 /// call interrupted, in a signal handler, say) is given out as well: the
 /// handler may end the process before the interrupted call finishes, and
 /// removing a lock twice is harmless. Async-signal-safe.
-pub fn take() -> Option<(FixedCPath, Option<u64>)> {
+pub fn take(buf: &mut FixedCPath) -> Option<Option<u64>> {
     let pid = me();
     for _ in 0..READ_TRIES {
         let s = STATE.load(Ordering::Acquire);
         match phase(s) {
             HELD => {
-                let Some(path) = copy_path(s) else {
+                if !copy_path(s, buf) {
                     continue;
-                };
+                }
                 let claim = next(s, UNLOCKING, pid);
                 if STATE
                     .compare_exchange(s, claim, Ordering::AcqRel, Ordering::Acquire)
                     .is_ok()
                 {
-                    return Some((path, Some(claim)));
+                    return Some(Some(claim));
                 }
             }
             UNLOCKING => {
-                let Some(path) = copy_path(s) else {
+                if !copy_path(s, buf) {
                     continue;
-                };
+                }
                 // A claim from before a fork() is finished by us.
-                let token = (claimer(s) != pid).then_some(s);
-                return Some((path, token));
+                return Some((claimer(s) != pid).then_some(s));
             }
             // FREE, or a maillock() copying its path in: nothing is held
             // yet (as in the reference, where mailunlock() during
@@ -220,11 +221,12 @@ pub fn unlocked(token: Option<u64>) {
 
 /// The lock for the mailbox of `name`: `MAILDIR/name.lock`, or `$MAIL.lock`
 /// when the last component of `$MAIL` is `name`.
-pub fn lock_path(
+pub fn lock_path<'b>(
+    buf: &'b mut FixedCPath,
     name: &[u8],
     maildir: &[u8],
     mail: Option<&[u8]>,
-) -> Result<FixedCPath, LockError> {
+) -> Result<&'b CStr, LockError> {
     let too_long = LockError::new(LCode::NameLen, Errno::ENAMETOOLONG);
     // The reference's test: strlen(name) + sizeof(MAILDIR) + 6 > PATH_MAX.
     if name.len() + maildir.len() + 1 + 6 > PATH_MAX {
@@ -235,9 +237,9 @@ pub fn lock_path(
             if mail.len() + 6 > PATH_MAX {
                 return Err(too_long);
             }
-            FixedCPath::new(&[mail, LOCK_SUFFIX])
+            buf.set(&[mail, LOCK_SUFFIX])
         }
-        _ => FixedCPath::new(&[maildir, name, LOCK_SUFFIX]),
+        _ => buf.set(&[maildir, name, LOCK_SUFFIX]),
     };
     path.map_err(|e| LockError::new(LCode::NameLen, e))
 }
@@ -247,8 +249,13 @@ mod tests {
     use super::*;
 
     fn p(name: &str, mail: Option<&str>) -> Result<String, LockError> {
-        lock_path(name.as_bytes(), b"/var/mail/", mail.map(str::as_bytes))
-            .map(|p| p.as_cstr().to_string_lossy().into_owned())
+        lock_path(
+            &mut FixedCPath::empty(),
+            name.as_bytes(),
+            b"/var/mail/",
+            mail.map(str::as_bytes),
+        )
+        .map(|p| p.to_string_lossy().into_owned())
     }
 
     #[test]
@@ -269,24 +276,26 @@ mod tests {
     #[test]
     fn state_round_trip() {
         // The only test of the process-wide state in this binary.
+        let mut buf = FixedCPath::empty();
+        let mut other = FixedCPath::empty();
         assert!(!held());
-        assert!(take().is_none());
+        assert!(take(&mut buf).is_none());
         assert_eq!(remember(c"/x/a.lock"), Remembered::Yes);
         assert!(held());
         assert_eq!(remember(c"/x/b.lock"), Remembered::Other);
-        assert_eq!(held_path().unwrap().as_cstr(), c"/x/a.lock");
-        let (path, token) = take().unwrap();
-        assert_eq!(path.as_cstr(), c"/x/a.lock");
+        assert_eq!(held_path(&mut buf), Some(c"/x/a.lock"));
+        let token = take(&mut buf).unwrap();
+        assert_eq!(buf.as_cstr(), c"/x/a.lock");
         // While it is being removed: not held, but a second unlock (from a
         // signal handler) gets the path too, without the token.
-        assert!(!held() && held_path().is_none());
-        let (again, none) = take().unwrap();
-        assert_eq!((again.as_cstr(), none), (c"/x/a.lock", None));
+        assert!(!held() && held_path(&mut other).is_none());
+        let none = take(&mut other).unwrap();
+        assert_eq!((other.as_cstr(), none), (c"/x/a.lock", None));
         unlocked(token);
-        assert!(take().is_none());
+        assert!(take(&mut buf).is_none());
         assert_eq!(remember(c"/x/b.lock"), Remembered::Yes);
-        assert_eq!(held_path().unwrap().as_cstr(), c"/x/b.lock");
-        let (_, token) = take().unwrap();
+        assert_eq!(held_path(&mut buf), Some(c"/x/b.lock"));
+        let token = take(&mut buf).unwrap();
         unlocked(token);
         assert!(!held());
     }

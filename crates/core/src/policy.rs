@@ -19,6 +19,7 @@
 use core::ffi::CStr;
 use core::sync::atomic::{AtomicU8, Ordering};
 
+use crate::cpath::FixedCPath;
 use crate::error::{Errno, LCode, LockError};
 use crate::helper;
 use crate::lock::{self, Flags, Options};
@@ -99,16 +100,19 @@ pub fn maillock(name: &[u8], retries: i32) -> Result<(), LockError> {
     if mail::held() {
         return Ok(());
     }
+    let mut buf = FixedCPath::empty();
     let path = sys::with_env(c"MAIL", |mail| {
-        mail::lock_path(name, MAILDIR.as_bytes(), mail)
-    })?;
-    let path = path.as_cstr();
+        mail::lock_path(&mut buf, name, MAILDIR.as_bytes(), mail).map(drop)
+    });
+    path?;
+    let path = buf.as_cstr();
     let opts = Options::from_flags(retries, Flags(0), None)?;
     create(path, &opts)?;
     match mail::remember(path) {
         Remembered::Yes => Ok(()),
         Remembered::Other => {
-            if mail::held_path().is_none_or(|held| held.as_cstr() != path) {
+            let mut held = FixedCPath::empty();
+            if mail::held_path(&mut held).is_none_or(|held| held != path) {
                 let _ = remove(path);
             }
             Ok(())
@@ -122,7 +126,8 @@ pub fn maillock(name: &[u8], retries: i32) -> Result<(), LockError> {
 
 /// `mailunlock()`: remove the mail lock, if one is held. Async-signal-safe.
 pub fn mailunlock() {
-    if let Some((path, token)) = mail::take() {
+    let mut path = FixedCPath::empty();
+    if let Some(token) = mail::take(&mut path) {
         let _ = remove(path.as_cstr());
         mail::unlocked(token);
     }
@@ -132,8 +137,9 @@ pub fn mailunlock() {
 /// the reference touches the freed path after `mailunlock()`).
 /// Async-signal-safe.
 pub fn touchlock() {
-    if let Some(path) = mail::held_path() {
-        let _ = lock::touch(path.as_cstr());
+    let mut buf = FixedCPath::empty();
+    if let Some(path) = mail::held_path(&mut buf) {
+        let _ = lock::touch(path);
     }
 }
 

@@ -181,6 +181,15 @@ impl FixedCPath {
     /// Make it the concatenation of `parts`; ENAMETOOLONG if longer than
     /// `PATH_MAX`, EINVAL if it contains a NUL byte (it is "" then).
     pub fn set(&mut self, parts: &[&[u8]]) -> Result<&CStr, Errno> {
+        if let Err(e) = self.write_parts(parts) {
+            // Its first byte may have been written: end it there again.
+            self.clear();
+            return Err(e);
+        }
+        Ok(self.as_cstr())
+    }
+
+    fn write_parts(&mut self, parts: &[&[u8]]) -> Result<(), Errno> {
         self.clear();
         let mut len = 0;
         for part in parts {
@@ -200,7 +209,7 @@ impl FixedCPath {
             len += part.len();
         }
         self.end_at(len);
-        Ok(self.as_cstr())
+        Ok(())
     }
 
     /// Make it the first `keep` bytes of `c` (which hold no NUL: a C
@@ -231,25 +240,26 @@ impl FixedCPath {
         Ok(self.as_cstr())
     }
 
-    /// The path of `len` bytes that `byte(i)` gives, one at a time (no
-    /// second buffer on the stack); ENAMETOOLONG beyond `PATH_MAX`, EINVAL
-    /// for a NUL byte.
-    pub fn from_fn(len: usize, mut byte: impl FnMut(usize) -> u8) -> Result<FixedCPath, Errno> {
-        let mut path = FixedCPath::empty();
+    /// Make it the path of `len` bytes that `byte(i)` gives, one at a
+    /// time (no second buffer on the stack); ENAMETOOLONG beyond
+    /// `PATH_MAX`, EINVAL for a NUL byte (it is "" then).
+    pub fn fill(&mut self, len: usize, mut byte: impl FnMut(usize) -> u8) -> Result<&CStr, Errno> {
+        self.clear();
         if len > PATH_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
-        let dst = path.buf.get_mut(..len).ok_or(Errno::ENAMETOOLONG)?;
+        let dst = self.buf.get_mut(..len).ok_or(Errno::ENAMETOOLONG)?;
         for (i, d) in dst.iter_mut().enumerate() {
             let b = byte(i);
             if b == 0 {
-                path.clear();
+                // Its first byte may have been written: end it there again.
+                self.clear();
                 return Err(Errno::EINVAL);
             }
             *d = MaybeUninit::new(b);
         }
-        path.end_at(len);
-        Ok(path)
+        self.end_at(len);
+        Ok(self.as_cstr())
     }
 
     fn clear(&mut self) {
