@@ -87,14 +87,14 @@ $(RUSTLIB): FORCE
 LD_STRIP := $(if $(filter true,$(CARGO_PROFILE_RELEASE_DEBUG)),,--strip-debug)
 SO_STRIP := $(addprefix -Wl$(comma),$(LD_STRIP))
 
-# -z pack-relative-relocs: RELR relocations (glibc >= 2.36, which adds a
-# GLIBC_ABI_DT_RELR version need; Debian 12 has 2.36).
+# No -z pack-relative-relocs: with five relative relocations left, RELR
+# makes the file 80 bytes larger and would need glibc >= 2.36 (the
+# GLIBC_ABI_DT_RELR version) for nothing.
 $(SO): $(RUSTLIB) abi/liblockfile.map | $(B)
 	$(CC) -shared -o $@ -Wl,-soname,$(SONAME) \
 		-Wl,--version-script=abi/liblockfile.map \
 		-Wl,--whole-archive $(RUSTLIB) -Wl,--no-whole-archive \
-		-Wl,--gc-sections -static-libgcc -Wl,-z,relro,-z,now \
-		-Wl,-z,pack-relative-relocs $(SO_STRIP)
+		-Wl,--gc-sections -static-libgcc -Wl,-z,relro,-z,now $(SO_STRIP)
 
 $(B)/liblockfile.so: $(SO)
 	ln -sf liblockfile.so.1.0 $(B)/$(SONAME)
