@@ -834,11 +834,12 @@ tc_call_in_child(const char *what, int (*fn)(void *), void *arg,
 }
 
 /*
- * Process conditions (SPEC §4): block until thread `tid` of this process
- * sits in a sleeping system call (nanosleep, clock_nanosleep, poll, ppoll:
- * the wait between two attempts, plain or with LOCKFILE_FAST_WAKE), read
- * from /proc/self/task/TID/syscall.  The tests that act while maillock()
- * waits build their interleaving with it instead of guessing a time.
+ * Process conditions (SPEC §4): block until thread `tid` (of this process,
+ * or a child process's pid) sits in a sleeping system call (nanosleep,
+ * clock_nanosleep, poll, ppoll: the wait between two attempts, plain or
+ * with LOCKFILE_FAST_WAKE), read from /proc/TID/task/TID/syscall.  The
+ * tests that act while maillock() waits build their interleaving with it
+ * instead of guessing a time.
  * FAIL when the thread is not seen waiting within 60 s.
  */
 TC_UNUSED static int
@@ -866,7 +867,8 @@ wait_until_sleeping(pid_t tid)
 	int fd;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%ld/syscall", (long)tid);
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/syscall", (long)tid,
+	    (long)tid);
 	for (;;) {
 		if ((fd = open(path, O_RDONLY)) < 0)
 			SKIP("cannot read %s: %s", path, strerror(errno));

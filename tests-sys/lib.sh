@@ -147,6 +147,66 @@ t_pstate() {
 	printf '%s\n' "${st:0:1}"
 }
 
+# The system calls a waiting process sits in between two attempts.
+T_SLEEPS="nanosleep clock_nanosleep poll ppoll select pselect6"
+
+# t_syscall PID: the system call PID is blocked in, from /proc/PID/syscall
+# (x86_64 and aarch64 numbers): nanosleep, poll, wait4, ... or the number
+# when it is none of those; "running" while it runs; nothing once it is
+# gone. Self-contained, so that a harness can pass it on with declare -f.
+t_syscall() {
+	local nr rest
+	{ read -r nr rest <"/proc/$1/syscall"; } 2>/dev/null || return 0
+	case $HOSTTYPE:$nr in
+	x86_64:0 | aarch64:63) echo read ;;
+	x86_64:7) echo poll ;;
+	x86_64:23) echo select ;;
+	x86_64:34) echo pause ;;
+	x86_64:35 | aarch64:101) echo nanosleep ;;
+	x86_64:61 | aarch64:260) echo wait4 ;;
+	x86_64:72 | aarch64:25) echo fcntl ;;
+	x86_64:73 | aarch64:32) echo flock ;;
+	x86_64:128 | aarch64:137) echo rt_sigtimedwait ;;
+	x86_64:130 | aarch64:133) echo rt_sigsuspend ;;
+	x86_64:230 | aarch64:115) echo clock_nanosleep ;;
+	x86_64:232) echo epoll_wait ;;
+	x86_64:247 | aarch64:95) echo waitid ;;
+	x86_64:270 | aarch64:72) echo pselect6 ;;
+	x86_64:271 | aarch64:73) echo ppoll ;;
+	x86_64:281 | aarch64:22) echo epoll_pwait ;;
+	*) echo "$nr" ;;
+	esac
+}
+
+# t_blocked PID CALL...: PID, or a process below it, is blocked in one of
+# the system calls CALL... (names as t_syscall prints them).
+t_blocked() {
+	local pid=$1 s c n
+	shift
+	s=$(t_syscall "$pid")
+	for n; do [[ $s == "$n" ]] && return 0; done
+	for c in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+		t_blocked "$c" "$@" && return 0
+	done
+	return 1
+}
+
+# t_wait_blocked PID CALL...: wait until t_blocked PID CALL... holds, the
+# observable proof that a waiter has made its attempt and now waits. 1,
+# with a message, if PID ends first or 60 s pass.
+t_wait_blocked() {
+	local end=$((SECONDS + 60)) st
+	until t_blocked "$@"; do
+		st=$(t_pstate "$1")
+		if [[ -z $st || $st == Z ]] || ((SECONDS >= end)); then
+			echo "# process $1 never blocked in ${*:2}" \
+				"(state '${st:-gone}', in '$(t_syscall "$1")')" >&2
+			return 1
+		fi
+		sleep 0.01
+	done
+}
+
 # t_copy_prog PROG...: copy programs, and the library that
 # LD_LIBRARY_PATH names first, into a world-readable folder (root's home
 # is closed to other users); prints the folder.

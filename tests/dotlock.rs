@@ -127,8 +127,64 @@ fn fcntl_free(mbox: &Path) -> bool {
     fcntl_locked(mbox).1.is_ok()
 }
 
+/// The system calls `dotlock` sits in between two attempts at a busy lock
+/// (its pacer polls a signalfd; a plain pacer sleeps).
+const PAUSES: &[libc::c_long] = &[
+    libc::SYS_ppoll,
+    libc::SYS_nanosleep,
+    libc::SYS_clock_nanosleep,
+    #[cfg(target_arch = "x86_64")]
+    libc::SYS_poll,
+];
+
+/// Return once `child` (a dotlock) waits for a lock: blocked in one of
+/// [`PAUSES`] and without a child of its own. It pauses only after an
+/// attempt found a lock busy; while the command runs it polls too, but then
+/// it has a child. Panics if it ends first or is not seen waiting in 60 s.
+fn wait_until_waiting(child: &mut Child) {
+    let pid = child.id();
+    let end = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("dotlock ended ({status}) instead of waiting");
+        }
+        let call = fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap();
+        let nr = call.split_whitespace().next().and_then(|n| n.parse().ok());
+        let kids = fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap();
+        if nr.is_some_and(|n| PAUSES.contains(&n)) && kids.trim().is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < end,
+            "dotlock never waited (in {}, children [{}])",
+            call.trim(),
+            kids.trim()
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Wait for `child` to end; panics (and kills it) if it still runs after
+/// 60 s: a wait that should have ended has hung.
+fn finish(child: &mut Child) -> std::process::ExitStatus {
+    let end = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() >= end {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("dotlock still ran 60 s after its locks were free");
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
 struct Running {
     child: Child,
+    /// The file that lets the command end.
+    go: PathBuf,
 }
 
 impl Running {
@@ -136,15 +192,37 @@ impl Running {
         let cmd = hold_cmd(s);
         let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
         let child = dotlock(args, &s.mbox(), &cmd).spawn().unwrap();
+        let r = Running {
+            child,
+            go: s.path("go"),
+        };
         assert!(
-            wait_for(&s.path("ready"), Duration::from_secs(10)),
+            wait_for(&s.path("ready"), Duration::from_secs(60)),
             "the command did not start"
         );
-        Running { child }
+        r
     }
     fn finish(mut self, s: &Scratch) -> std::process::ExitStatus {
         fs::write(s.path("go"), "").unwrap();
         self.child.wait().unwrap()
+    }
+}
+
+/// A test that fails while the command runs leaves nothing running: the
+/// command ends once `go` exists (and dotlock with it), or dotlock is
+/// killed after 60 s.
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = fs::write(&self.go, "");
+        let end = Instant::now() + Duration::from_secs(60);
+        while matches!(self.child.try_wait(), Ok(None)) {
+            if Instant::now() >= end {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
@@ -276,11 +354,11 @@ fn waits_for_a_busy_flock() {
     let mut child = dotlock(&[], &s.mbox(), &["touch", ran.to_str().unwrap()])
         .spawn()
         .unwrap();
-    thread::sleep(Duration::from_millis(700));
+    wait_until_waiting(&mut child);
     assert!(!ran.exists(), "ran while the flock was held");
     assert!(!s.lock().exists(), "took the dot-lock before the flock");
     drop(held);
-    assert!(child.wait().unwrap().success());
+    assert!(finish(&mut child).success());
     assert!(ran.exists());
 }
 
@@ -293,10 +371,10 @@ fn waits_for_a_busy_fcntl_lock() {
     let mut child = dotlock(&["-P"], &s.mbox(), &["touch", ran.to_str().unwrap()])
         .spawn()
         .unwrap();
-    thread::sleep(Duration::from_millis(700));
+    wait_until_waiting(&mut child);
     assert!(!ran.exists(), "ran while the fcntl lock was held");
     drop(f); // closing releases our fcntl lock
-    assert!(child.wait().unwrap().success());
+    assert!(finish(&mut child).success());
     assert!(ran.exists());
     assert!(!s.lock().exists());
     s.no_tmp();
@@ -330,9 +408,9 @@ fn a_signal_while_waiting_leaves_nothing_behind() {
     let s = mailbox();
     fs::write(s.lock(), "0\n").unwrap();
     let mut child = dotlock(&[], &s.mbox(), &["true"]).spawn().unwrap();
-    thread::sleep(Duration::from_millis(500));
+    wait_until_waiting(&mut child);
     kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
-    let status = child.wait().unwrap();
+    let status = finish(&mut child);
     assert_eq!(status.signal(), Some(libc::SIGTERM));
     assert_eq!(fs::read_to_string(s.lock()).unwrap(), "0\n");
     assert!(flock_free(&s.mbox()));
@@ -481,15 +559,20 @@ fn status_reports_free_and_every_kind_of_holder() {
 
     // flock(1) holding the mailbox; --no-fork, so that killing the holder
     // leaves no sleeping child behind (it would keep the test's output
-    // open for ten minutes).
+    // open for ten minutes). Once it is named sleep, it has the lock and
+    // the name that status must report.
     let mut flock1 = Command::new("flock")
         .arg("--no-fork")
         .arg(s.mbox())
-        .args(["sh", "-c", "touch \"$0\"; exec sleep 600"])
-        .arg(s.path("ready"))
+        .args(["sh", "-c", "exec sleep 600"])
         .spawn()
         .unwrap();
-    assert!(wait_for(&s.path("ready"), Duration::from_secs(30)));
+    let comm = format!("/proc/{}/comm", flock1.id());
+    let end = Instant::now() + Duration::from_secs(30);
+    while fs::read_to_string(&comm).unwrap() != "sleep\n" {
+        assert!(Instant::now() < end, "flock(1) never ran sleep");
+        thread::sleep(Duration::from_millis(10));
+    }
     let (code, out) = status(&s);
     // The lock was taken by flock(1) itself, which then became the command.
     let want = format!(

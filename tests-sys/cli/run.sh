@@ -165,7 +165,24 @@ wait_for() {
 }
 # has_tmp: a temporary lock file exists (a waiter has made its attempt).
 has_tmp() { ! no_tmp "$@"; }
-HELPERS="$(declare -f t_pstate gone no_tmp has_tmp elapsed_between since wait_for)"
+# handled PID SIG: PID has taken the signal SIG sent to it (it is no
+# longer pending) and waits again (blocked in a system call that waits
+# for its command), so whatever it does on SIG is done.
+handled() {
+	local p
+	for p in $(awk '/^(SigPnd|ShdPnd):/ { print $2 }' "/proc/$1/status"); do
+		(( (16#$p >> ($2 - 1)) & 1 )) && return 1
+	done
+	case $(t_syscall "$1") in
+	wait4 | waitid | poll | ppoll | select | pselect6 | epoll_wait | \
+		epoll_pwait | rt_sigsuspend | rt_sigtimedwait | pause | \
+		nanosleep | clock_nanosleep) return 0 ;;
+	esac
+	return 1
+}
+HELPERS="T_SLEEPS='$T_SLEEPS'
+$(declare -f t_pstate t_syscall t_blocked t_wait_blocked gone no_tmp has_tmp \
+	handled elapsed_between since wait_for)"
 
 # Signals ignored on entry (a background job) stay ignored in the
 # programs; rows about terminal signals need them deliverable.
@@ -249,11 +266,15 @@ $cmd" >"$OUT" 2>"$ERR"
 
 # ---------------------------------------------------------------- the table
 # (The second block is the reference's own scenario: lock, lock again
-# fails, unlock, a command holding the lock, the 8-second -i 4 hand-off.
-# Rows wait for the state they need (wait_for) rather than sleep. In the
-# hand-off the lock is released 6 s after the waiter's first attempt,
-# half-way through its second wait, however late that attempt came; it
-# must then have the lock 8 s after its start, give or take that lateness.)
+# fails, unlock, a command holding the lock, the 12-second -i 4 hand-off.
+# Rows wait for the state they need (wait_for, t_wait_blocked, handled)
+# rather than sleep. In the hand-off, where the timing is what is tested,
+# the lock is released 10 s after the waiter is first seen waiting: in its
+# third wait (8 to 12 s after its first attempt), 2 s from either end. It
+# must then have the lock 12 s after its first attempt: at least 12 s
+# after its start, and within 14 s of being seen waiting, which leaves 2 s
+# for a loaded machine and still rejects an interval of 5 s (15 s) and
+# the default schedule of 5, 10, 15 s (30 s).)
 
 # id                     as   which rc setup                 command                                                        check
 t lock                   root both  0 ''                     '$DL -l -r 1 t.lock'                                           '[ "$(cat t.lock)" = 0 ] && no_tmp'
@@ -262,7 +283,7 @@ t unlock                 root both  0 'echo 0 >t.lock'       '$DL -u t.lock'    
 t unlock-missing         root both  0 ''                     '$DL -u t.lock'                                                ''
 t unlock-unwritable-dir  root both  0 ''                     '$DL -u /nonexistent-dir/t.lock'                               ''
 t command-holds-lock     root both  0 ''                     '$DL -l -r 1 t.lock sh -c "touch held; until [ -e done ]; do sleep 0.05; done" & wait_for "[ -e held ]" || exit 90; $DL -l -r 0 t.lock; r=$?; touch done; wait $!; [ $r = 4 ] && [ ! -e t.lock ]' ''
-t interval-handoff       root both  0 ''                     '$DL -l -r 0 t.lock; s=$(date +%s.%N); $DL -l -i 4 t.lock true & wait_for has_tmp || exit 90; a=$(since $s); sleep 6; [ -e t.lock ] || exit 91; $DL -u t.lock; wait $! && elapsed_between $s 8 $(awk -v a=$a "BEGIN { print a + 9.5 }") && [ ! -e t.lock ]' ''
+t interval-handoff       root both  0 ''                     '$DL -l -r 0 t.lock; s=$(date +%s.%N); $DL -l -i 4 t.lock true & t_wait_blocked $! $T_SLEEPS || exit 90; a=$(since $s); sleep 10; [ -e t.lock ] || exit 91; $DL -u t.lock; wait $! && elapsed_between $s 12 $(awk -v a=$a "BEGIN { print a + 14 }") && [ ! -e t.lock ]' ''
 
 t check-valid            root both  0 'echo 0 >t.lock'       '$DL -c t.lock'                                                '[ ! -s $OUT ] && [ ! -s $ERR ]'
 t check-missing          root both  1 ''                     '$DL -c t.lock'                                                ''
@@ -291,7 +312,7 @@ t cmd-pipe-ignored       root both  7 ''                     'trap "" PIPE; $DL 
 t cmd-hup-ignored        root both  7 ''                     'trap "" HUP; $DL -P t.lock sh -c "kill -HUP \$\$; exit 7"'          '[ ! -e t.lock ]'
 t cmd-hup-parent         root both  5 ''                     '$DL -P t.lock sh -c "kill -HUP \$PPID; sleep 1; exit 5"'      '[ ! -e t.lock ]'
 t cmd-alarm-touches      root both  0 ''                     '$DL -P t.lock sh -c "touch -d \"1 hour ago\" t.lock; kill -ALRM \$PPID; for i in \$(seq 600); do [ \$(( \$(date +%s) - \$(stat -c %Y t.lock) )) -lt 60 ] && exit 0; sleep 0.05; done; exit 1"' ''
-t cmd-p-no-touch         root both  0 ''                     '$DL -P -p t.lock sh -c "touch -d \"1 hour ago\" t.lock; kill -ALRM \$PPID; sleep 1; [ \$(( \$(date +%s) - \$(stat -c %Y t.lock) )) -gt 3000 ]"' ''
+t cmd-p-no-touch         root both  0 ''                     '$DL -P -p t.lock sh -c "touch -d \"1 hour ago\" t.lock; kill -ALRM \$PPID; touch sent; until [ -e done ]; do sleep 0.05; done" & p=$!; wait_for "[ -e sent ]" || exit 90; wait_for "handled $p 14" || exit 91; [ $(( $(date +%s) - $(stat -c %Y t.lock) )) -gt 3000 ]; r=$?; touch done; wait $p && exit $r' ''
 t end-of-options         root both  0 ''                     '$DL -- -t.lock && [ -f ./-t.lock ]'                           ''
 
 t wait-term-cleans-up    root both  143 'echo 0 >t.lock'     '$DL -r 3 t.lock & p=$!; wait_for has_tmp || exit 90; kill -TERM $p; wait $p; r=$?; no_tmp || exit 91; exit $r' '[ -f t.lock ]'
@@ -299,7 +320,7 @@ t wait-hup-cleans-up     root both  129 'echo 0 >t.lock'     '$DL -r 3 t.lock & 
 t wait-pipe-cleans-up    root both  141 'echo 0 >t.lock'     '$DL -r 3 t.lock & p=$!; wait_for has_tmp || exit 90; kill -PIPE $p; wait $p; r=$?; no_tmp || exit 91; exit $r' ''
 t wait-pipe-ignored      root both  0 'echo 0 >t.lock'       'trap "" PIPE; $DL -r 1 t.lock & p=$!; wait_for has_tmp || exit 90; kill -PIPE $p; rm t.lock; wait $p' '[ -f t.lock ] && no_tmp'
 t wait-hup-ignored       root both  0 'echo 0 >t.lock'       'trap "" HUP; $DL -r 1 t.lock & p=$!; wait_for has_tmp || exit 90; kill -HUP $p; rm t.lock; wait $p' '[ -f t.lock ] && no_tmp'
-t wait-parent-gone       root both  0 'echo 0 >t.lock'       'sh -c "\$DL -i 1 -r 20 t.lock & echo \$! >pid; sleep 1"; wait_for "gone $(cat pid)" && no_tmp'       ''
+t wait-parent-gone       root both  0 'echo 0 >t.lock'       'sh -c "\$DL -i 1 -r 1000 t.lock & echo \$! >pid; until [ -e go ]; do sleep 0.05; done" & wait_for "[ -s pid ]" || exit 90; p=$(cat pid); t_wait_blocked $p $T_SLEEPS || exit 91; touch go; wait $!; wait_for "gone $p" || { kill $p; exit 92; }; no_tmp'       ''
 
 t bad-retries            root both  5 ''                     '$DL -r -2 t.lock'                                             '[ -s $ERR ] && [ ! -e t.lock ]'
 t bad-retries-text       root both  5 ''                     '$DL -r abc t.lock'                                            '[ ! -e t.lock ]'

@@ -38,9 +38,9 @@ if ! id -u "$user" >/dev/null 2>&1; then
 		--gid mail "$user" 2>/dev/null || id -u "$user" >/dev/null
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/lockfile-consumers.XXXXXX")
-trap 'rm -rf "$work"; rm -f "/var/mail/$user.lock"' EXIT
-chmod 755 "$work"
+# lib.sh removes $T_WORK (world-readable) and ends our jobs at exit.
+work=$T_WORK
+t_on_exit 'rm -f "/var/mail/$user.lock"'
 mkdir -m 755 "$work/bin" "$work/ours" "$work/ref"
 for p in "${progs[@]}"; do
 	install -m 755 "$(command -v "$p")" "$work/bin/$p"
@@ -212,8 +212,9 @@ home=$(mh ours-wait)
 [[ -e $home/spool.lock ]] || { t_fail "holder did not lock"; t_end; }
 run_inc ours-path "$home" &
 ip=$!
-sleep 2
-if ! kill -0 "$ip" 2>/dev/null || [[ -e $home/Mail/inbox/1 ]]; then
+# inc sleeps only between two attempts: once it sleeps it has found the
+# lock held, and had it not, it would have incorporated by then.
+if ! t_wait_blocked "$ip" $T_SLEEPS || [[ -e $home/Mail/inbox/1 ]]; then
 	t_fail "inc: did not wait for the lock of ${holder[0]##*/}"
 	fail=1
 fi

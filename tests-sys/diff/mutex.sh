@@ -45,8 +45,8 @@ for lib in "$ours" "$ref"; do
 		t_fail "$lib resolved to $got"; t_end; }
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/lockfile-mutex.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# lib.sh removes $T_WORK and ends our jobs (a holder left waiting) at exit.
+work=$T_WORK
 
 # Inside the lock (shell and Python): mkdir witnesses exclusion.
 inc() {
@@ -93,8 +93,11 @@ elif mode == "take":
 '
 
 # run IMPL MODE DIR [N]: the lock is always DIR/box.lock (the mailbox's).
+# A contender (take) sleeps between its attempts, never spins: once it is
+# seen asleep it has found the lock held (see the pairs below).
 run() {
 	local impl=$1 mode=$2 d=$3 n=${4:-0} lock=$3/box.lock dlf i
+	[[ $mode == take ]] && export LOCKCTL_POLL_US=20000
 	case $impl in
 	ours-lib) exec "$lockctl" "$ours" "$mode" "$lock" "$d" "$n" ;;
 	ref-lib)
@@ -107,12 +110,15 @@ run() {
 	ref-dotlockfile) dlf=$ref_dlf ;;
 	esac
 	take() {
+		# Seconds between attempts: none, but 1 for a contender.
+		local pause=0
+		[[ $mode == take ]] && pause=1
 		if [[ $impl == procmail ]]; then
-			lockfile -0 -r -1 "$lock"
+			lockfile -$pause -r -1 "$lock"
 		elif [[ $impl == ref-dotlockfile && $mode == count ]]; then
 			until "$dlf" -l -r 0 "$lock"; do sleep 0.005; done
 		else
-			"$dlf" -l -r -1 -i 0 "$lock"
+			"$dlf" -l -r -1 -i $pause "$lock"
 		fi
 	}
 	release() {
@@ -188,8 +194,9 @@ for h in "${impls[@]}"; do
 		fi
 		( run "$c" take "$d" ) &
 		cp=$!
-		sleep 0.4
-		if [[ -e $d/got ]] || ! kill -0 "$cp" 2>/dev/null; then
+		# Asleep means it tried, found the lock held and waits; had it
+		# not seen the lock, it would have made "got" and ended.
+		if ! t_wait_blocked "$cp" $T_SLEEPS || [[ -e $d/got ]]; then
 			t_fail "pair $h/$c: $c did not wait for $h's lock"
 			fail=1
 		fi

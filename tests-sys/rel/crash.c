@@ -380,21 +380,24 @@ check_tmp_names(void)
 	tc_info("%d temporary files of killed processes", left);
 }
 
-/* Count the temporary files in dir after a while (run in a child). */
-static int
-count_later(void)
+/* Wait for a held lock beside another process: exit 0 if the wait ends
+ * in L_MAXTRYS with EAGAIN, else 10 + the L_* code. */
+static void
+wait_beside(void)
 {
-	usleep(1500000);
-	return r_count_tmp(dir);
+	struct __lockargs args = { 1 };
+	int rc = lockfile_create2(lock, 4, L_PID | __L_INTERVAL, &args,
+	    sizeof(args));
+
+	_exit(rc == L_MAXTRYS && errno == EAGAIN ? 0 : 10 + rc);
 }
 
 static void
 run_fork(void)
 {
 	char a[R_PATH];
-	struct __lockargs args = { 1 };
-	pid_t observer, child;
-	int rc, e, status, seen;
+	pid_t child[2];
+	int i, status, seen;
 
 	/* Lock once first, so that whatever a library caches is cached. */
 	snprintf(a, sizeof(a), "%s/warm.lock", dir);
@@ -404,30 +407,28 @@ run_fork(void)
 	/* A valid lock of someone else's, that both will wait for. */
 	make_lock(lock, "0\n", 0);
 
+	/* Two children, each with what this process cached, wait for the
+	 * lock at the same time, each with its temporary file: the same name
+	 * would make one fail. Both are seen in their sleep between two
+	 * attempts (4 s of them) before the files are counted. */
 	fflush(stdout);
-	if ((observer = fork()) == 0)
-		_exit(count_later());
-	if ((child = fork()) < 0)
-		FAIL("fork: %s", strerror(errno));
-	/* Parent and child wait for the lock at the same time, each with
-	 * its temporary file: the same name would make one fail. */
-	errno = 0;
-	rc = lockfile_create2(lock, 2, L_PID | __L_INTERVAL, &args,
-	    sizeof(args));
-	e = errno;
-	if (child == 0)
-		_exit(rc == L_MAXTRYS && e == EAGAIN ? 0 : 10 + rc);
-	CHECK_RC("parent waiting beside its child", rc, L_MAXTRYS, EAGAIN,
-	    e);
-	if (waitpid(child, &status, 0) != child)
-		FAIL("waitpid: %s", strerror(errno));
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child "
-	    "failed: status %#x (10 + its L_* code)", status);
-	if (waitpid(observer, &status, 0) != observer)
-		FAIL("waitpid: %s", strerror(errno));
-	seen = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	CHECK(seen == 2, "%d temporary files while parent and child "
-	    "waited, want 2", seen);
+	for (i = 0; i < 2; i++) {
+		if ((child[i] = fork()) < 0)
+			FAIL("fork: %s", strerror(errno));
+		if (child[i] == 0)
+			wait_beside();
+	}
+	wait_until_sleeping(child[0]);
+	wait_until_sleeping(child[1]);
+	seen = r_count_tmp(dir);
+	for (i = 0; i < 2; i++) {
+		if (waitpid(child[i], &status, 0) != child[i])
+			FAIL("waitpid: %s", strerror(errno));
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d "
+		    "failed: status %#x (10 + its L_* code)", i, status);
+	}
+	CHECK(seen == 2, "%d temporary files while two processes waited, "
+	    "want 2", seen);
 	CHECK_NO_TMP_IN(dir);
 	(void)unlink(lock);
 }

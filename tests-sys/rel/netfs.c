@@ -174,7 +174,8 @@ case_fastwake(const char *a, const char *b)
 		FAIL("fork: %s", strerror(errno));
 	if (pid == 0)
 		_exit(lockfile_create(buf2, 2, 0));
-	sleep(1);
+	/* Remove the lock only once the waiter has found it held. */
+	wait_until_sleeping(pid);
 	CHECK(lockfile_remove(buf) == 0, "remove: %s", strerror(errno));
 	removed = now_mono();
 	if (waitpid(pid, &status, 0) != pid)

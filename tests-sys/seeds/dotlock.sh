@@ -124,13 +124,20 @@ dotlock_stale_and_refresh_in_real_time() {
 		done
 		echo $(($(date +%s) - start)) >"$0.refreshed"' "$SCRATCH/refresh/mbox" &
 	local rc=$!
+	# The three have seen their foreign lock once they wait; the 45 s
+	# after which -L and busy must still wait count from then.
+	local p t1
+	for p in $qc $nc $bc; do
+		t_wait_blocked $p $T_SLEEPS || fail "dotlock did not wait for a held dot-lock"
+	done
+	t1=$(date +%s)
 	# The holder of busy's dot-lock writes to the mailbox every 3 s.
 	while :; do
 		echo "From x" >>"$SCRATCH/busy/mbox"
 		if [[ -z $quiet_done ]] && ! running $qc; then
 			quiet_done=$(($(date +%s) - t0))
 		fi
-		[[ -n $quiet_done ]] && (($(date +%s) - t0 >= 45)) && break
+		[[ -n $quiet_done ]] && (($(date +%s) - t1 >= 45)) && break
 		(($(date +%s) - t0 < 150)) || fail "the quiet foreign lock was never broken"
 		sleep 3
 	done
