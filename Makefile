@@ -131,11 +131,12 @@ check-slow: provision
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	$(TIER) check-slow $(SLOW_CHECKS)
 
-# The Debian packages the tests use (mk/packages.txt), installed when
-# missing if we are root with apt-get; otherwise the tests that need them
-# say SKIP and which package to install.
+# The Debian packages the tests use (mk/packages.txt) and the test users,
+# made when missing if we are root with apt-get; otherwise the tests that
+# need them say SKIP and why.
 provision:
-	tests-sys/provision.sh mk/packages.txt
+	tests-sys/provision.sh packages mk/packages.txt
+	tests-sys/provision.sh users
 
 check-rust:
 	$(CARGO) fmt --check

@@ -10,7 +10,8 @@
 #                     consumers running on them; the host does not change
 #
 # The build needs no network: cargo builds from Cargo.lock (--locked) and
-# the packaging tools come from Debian (DEB_TOOLS).
+# the packaging tools come from Debian (DEB_TOOLS, installed by
+# tests-sys/provision.sh like the test packages).
 
 DEB_DIR    := $(B)/deb
 DEB_WORK   := $(DEB_DIR)/work
@@ -32,24 +33,8 @@ CHECKS += check-deb
 deb: deb-tools
 	$(MAKE) --no-print-directory deb-build
 
-# Quiet and idempotent: apt runs only if a tool is missing.
 deb-tools:
-	@missing=(); for p in $(DEB_TOOLS); do \
-		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null \
-			| grep 'ok installed' >/dev/null || missing+=("$$p"); \
-	done; \
-	if (($${#missing[@]})); then \
-		if [ "$$(id -u)" != 0 ]; then \
-			echo "make deb needs: apt-get install $${missing[*]}" >&2; \
-			exit 1; \
-		fi; \
-		echo "installing $${missing[*]}"; \
-		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get install -y -qq --no-install-recommends \
-			"$${missing[@]}" >/dev/null 2>&1 \
-		|| { apt-get update -qq && apt-get install -y -qq \
-			--no-install-recommends "$${missing[@]}" >/dev/null; }; \
-	fi
+	@tests-sys/provision.sh packages --required $(DEB_TOOLS)
 	@command -v $(CARGO) >/dev/null || { echo "make deb needs Rust's" \
 		"cargo (1.85 or later, e.g. from rustup)" >&2; exit 1; }
 
