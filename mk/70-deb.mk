@@ -5,9 +5,8 @@
 #                     debug symbols; as root, installs its build tools
 #                     from Debian's packages first (only those missing)
 #   make deb-lint     lintian on them: no error
-#   make check-deb    (root) the packages swapped in for Debian's and back
-#                     in a throwaway overlay of this system, with real
-#                     consumers running on them; the host does not change
+#
+# check-deb (mk/checks.tsv) swaps them in for Debian's and back.
 #
 # The build needs no network: cargo builds from Cargo.lock (--locked) and
 # the packaging tools come from Debian (DEB_TOOLS, installed by
@@ -27,8 +26,7 @@ DEB_CARGO_ENV := CARGO_PROFILE_RELEASE_DEBUG=true \
 # Run the packaging as root, or under fakeroot (owners in the packages).
 DEB_ROOT = $(if $(filter 0,$(shell id -u)),,fakeroot)
 
-CHECKS += check-deb
-.PHONY: deb deb-tools deb-build deb-lint check-deb
+.PHONY: deb deb-tools deb-build deb-lint
 
 deb: deb-tools
 	$(MAKE) --no-print-directory deb-build
@@ -51,6 +49,3 @@ deb-build:
 # Warnings we keep are listed in README ("Installing on Debian").
 deb-lint:
 	lintian --fail-on error $(DEB_DIR)/*.deb $(DEB_DIR)/dbgsym/*.deb
-
-check-deb:
-	tests-sys/deb/swap.sh --src $(CURDIR) --debs $(abspath $(DEB_DIR))
