@@ -1,14 +1,9 @@
 # liblockfile-rs: build, test and install the drop-in liblockfile.
 #
-#   make                       build the libraries and dotlockfile
-#   make test                  the fast tests: no root, a minute or two
-#   make check                 every test (root for the system tests)
-#   make check-slow            the long stress and fuzz runs
-#   make install PREFIX=/usr   install (DESTDIR for staging)
-#   make install-strip         the same, with the programs and libraries stripped
-#
-# Each tier ends with one line "N passed, N failed, N skipped"
-# (tests-sys/tier.sh); README.md "Testing" says which to run when.
+# `make help` lists the targets. The checks of make test, check and
+# check-slow are listed in one table, mk/checks.tsv; each tier ends with
+# one line "N passed, N failed, N skipped" (tests-sys/checks.sh).
+# README.md "Testing" says which to run when.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -48,26 +43,21 @@ STATIC     := $(B)/liblockfile.a
 LIBS_PRIVATE :=
 
 CWARN      := -Wall -Wextra -Werror
-CTESTFLAGS := $(CWARN) -std=c99 -D_GNU_SOURCE -pthread -Iinclude
 
 export LOCKFILE_MAILDIR := $(MAILDIR)
 export LOCKFILE_HELPER  := $(HELPER)
 
 all:
 
-# Each area of the project adds its own tests from a fragment in mk/: to
-# TESTS (fast, no root, no mounts), CHECKS (the rest of make check: root,
-# mounts, other users, the comparisons with Debian's 1.17) or SLOW_CHECKS;
-# and may add to ALL_TARGETS, INSTALL_TARGETS.
-TESTS := check-rust check-abi check-headers check-c check-pkgconfig
-CHECKS := check-c-valgrind
-SLOW_CHECKS :=
+# The C test programs ($(T)/VARIANT/NAME, below).
+T := $(B)/ctest
+# Each area of the project adds to ALL_TARGETS and INSTALL_TARGETS from
+# its fragment in mk/.
 ALL_TARGETS :=
 INSTALL_TARGETS :=
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: all headers test check check-slow provision check-rust check-abi \
-	check-headers check-c check-c-valgrind check-pkgconfig install \
+.PHONY: all headers help test check check-slow provision install \
 	install-strip uninstall clean FORCE
 
 all: $(SO) $(STATIC) $(B)/liblockfile.so $(B)/lockfile.pc all-extra
@@ -134,33 +124,93 @@ $(B):
 headers:
 	LOCKFILE_BLESS_HEADERS=1 $(CARGO) build -p lockfile-capi --release --locked
 
+# ---------------------------------------------------------------- help
+
+define HELP
+make                  build the libraries, dotlockfile and dotlock ($(B)/)
+make install          install (PREFIX=/usr/local, DESTDIR for staging)
+make install-strip    the same, with the programs and libraries stripped
+make uninstall        remove what make install put there
+make deb              Debian packages in $(B)/deb (make deb-lint: lintian)
+make test             the fast checks: no root, no network, no downloads
+make check            every check, with the comparisons with Debian's 1.17
+                      (as root: provisions packages and test users first)
+make check-slow       the long stress and fuzz runs
+make bench            benchmark against Debian's 1.17: bench/results.md
+make fuzz             a long run of every fuzz target (FUZZ_SECS=600)
+make headers          regenerate include/*.h from the Rust sources
+make provision        (root) the test packages and test users only
+make clean            remove $(B)/ and cargo's target folder
+make help             this
+endef
+export HELP
+
+help:
+	@echo "$$HELP"
+	@echo
+	@tests-sys/checks.sh help
+
 # ---------------------------------------------------------------- tests
 
-TIER := MAKE="$(MAKE)" tests-sys/tier.sh
+TIER := MAKE="$(MAKE)" tests-sys/checks.sh tier
 
 test:
-	$(TIER) test $(TESTS)
+	$(TIER) test
 
 check: provision
-	$(TIER) check $(TESTS) $(CHECKS)
+	$(TIER) check
 
-# Long stress and fuzz runs; CI runs them after check.
 check-slow: provision
-	@# The fuzz runs need cargo-fuzz (from crates.io).
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	$(TIER) check-slow $(SLOW_CHECKS)
+	$(TIER) check-slow
 
-# The Debian packages the tests use (mk/packages.txt), installed when
-# missing if we are root with apt-get; otherwise the tests that need them
-# say SKIP and which package to install.
+# Packages (mk/packages.txt) and test users, when we are root with
+# apt-get; otherwise the checks that need them say SKIP and why.
 provision:
-	tests-sys/provision.sh mk/packages.txt
+	tests-sys/provision.sh packages mk/packages.txt
+	tests-sys/provision.sh users
 
-check-rust:
-	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets --locked -- -D warnings
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --locked
-	$(CARGO) test --locked
+# C test programs: $(T)/VARIANT/NAME from NAME.c in one of the source
+# folders, all with the same flags; VARIANT says what it is linked with.
+CTESTFLAGS := $(CWARN) -std=c99 -D_GNU_SOURCE -pthread -Itests-c
+vpath %.c tests-c tests-sys/rel tests-sys/nfs tests-sys/diff tests-sys/cli \
+	tests-sys/seeds bench
+CTESTS := $(patsubst tests-c/%.c,%,$(wildcard tests-c/t_*.c))
+CTESTS_SHARED := $(addprefix $(T)/shared/,$(CTESTS))
+CTESTS_STATIC := $(addprefix $(T)/static/,$(CTESTS))
+# dl: nothing (the program loads libraries itself); shared, static: ours;
+# ref, ref-static: Debian's 1.17; helper: ours with a test helper path;
+# preload: an LD_PRELOAD shim.
+CTEST_LINK_dl         = -Iinclude -ldl
+CTEST_LINK_shared     = -Iinclude -L$(B) -llockfile -ldl
+CTEST_LINK_static     = -Iinclude $(STATIC) -ldl
+CTEST_LINK_ref        = -I$(REF_INCLUDE) -L$(REF_LIBDIR) -llockfile -ldl
+CTEST_LINK_ref-static = -I$(REF_INCLUDE) $(REF_LIBDIR)/liblockfile.a
+CTEST_LINK_helper     = -Iinclude $(HELPER_TEST_LIB) $(LIBS_PRIVATE)
+CTEST_LINK_preload    = -shared -fPIC -ldl
+CTEST_DEP_shared      = $(B)/liblockfile.so
+CTEST_DEP_static      = $(STATIC)
+CTEST_DEP_ref         = $(REF_STAMP)
+CTEST_DEP_ref-static  = $(REF_STAMP)
+CTEST_DEP_helper      = $(HELPER_TEST_LIB)
+ctest_variant = $(firstword $(subst /, ,$(patsubst $(T)/%,%,$(1))))
+
+.SECONDEXPANSION:
+$(T)/%: $$(basename $$(notdir $$*)).c tests-c/common.h \
+		$$(CTEST_DEP_$$(call ctest_variant,$$@))
+	@mkdir -p $(@D)
+	$(CC) $(CTESTFLAGS) $(filter %.c,$^) -o $@ \
+		$(CTEST_LINK_$(call ctest_variant,$@))
+$(T)/dl/diff: scenarios.c tests-sys/diff/diff.h
+
+VALGRIND_CMD := valgrind -q --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite
+VALGRIND_FORK := $(VALGRIND_CMD) --child-silent-after-fork=no
+
+# The checks: rules made from the registry, mk/checks.tsv.
+$(B)/checks.mk: mk/checks.tsv tests-sys/checks.sh | $(B)
+	tests-sys/checks.sh rules >$@
+include $(B)/checks.mk
 
 # The figures of issue #19 too: the library as shipped (stripped as
 # install-strip strips it) at most 64 KiB; libc.so.6 its only NEEDED and
@@ -190,73 +240,6 @@ check-abi: all
 		- $$(stat -c %s $(B)/growth-without) )); \
 		echo "static growth: $$growth bytes"; test "$$growth" -le $(SIZE_MAX)
 	@echo "ABI: $(SONAME), NEEDED libc only, glibc symbols only, API symbols only, sizes: ok"
-
-# The headers compile unchanged as C89, C11 and C++, and declare exactly
-# the prototypes and constants of SPEC §1.
-check-headers: | $(B)
-	for std in c89 c99 c11; do \
-		$(CC) $(CWARN) -pedantic -std=$$std -Iinclude -fsyntax-only \
-			tests-c/conformance.c; \
-	done
-	$(CXX) $(CWARN) -pedantic -x c++ -Iinclude -fsyntax-only \
-		tests-c/conformance.c
-	@echo "headers: C89, C99, C11, C++: ok"
-
-CTESTS := $(patsubst tests-c/%.c,%,$(wildcard tests-c/t_*.c))
-VALGRIND_CMD := $(if $(shell command -v valgrind),valgrind -q \
-	--error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite)
-
-$(B)/tests-c/shared/%: tests-c/%.c tests-c/common.h $(B)/liblockfile.so
-	@mkdir -p $(@D)
-	$(CC) $(CTESTFLAGS) $< -o $@ -L$(B) -llockfile -ldl
-
-$(B)/tests-c/static/%: tests-c/%.c tests-c/common.h $(STATIC)
-	@mkdir -p $(@D)
-	$(CC) $(CTESTFLAGS) $< -o $@ $(STATIC) -ldl
-
-check-c: $(addprefix $(B)/tests-c/shared/,$(CTESTS)) \
-		$(addprefix $(B)/tests-c/static/,$(CTESTS))
-	@# The two runs at once (most of their time is sleeping); each
-	@# prints its own output and tally when it is done.
-	LD_LIBRARY_PATH=$(B) tests-c/run.sh $(B)/tests-c/shared \
-		>$(B)/tests-c/shared.log 2>&1 & so=$$!; \
-	tests-c/run.sh $(B)/tests-c/static >$(B)/tests-c/static.log 2>&1 \
-		|| rc=$$?; wait $$so || rc=$$?; \
-	cat $(B)/tests-c/shared.log $(B)/tests-c/static.log; exit $${rc:-0}
-
-check-c-valgrind: $(addprefix $(B)/tests-c/shared/,$(CTESTS))
-	@if [ -z "$(VALGRIND_CMD)" ]; then \
-		echo "SKIP: valgrind is not installed (apt-get install valgrind)"; \
-	else \
-		LD_LIBRARY_PATH=$(B) VALGRIND="$(VALGRIND_CMD)" \
-			tests-c/run.sh $(B)/tests-c/shared; \
-	fi
-
-# A program built with pkg-config against a staged install, and one built
-# with -lmail, as SysV programs are.
-STAGE := $(abspath $(B)/stage)
-STAGED := $(STAGE)/opt/liblockfile
-PKG_STAGED := PKG_CONFIG_SYSROOT_DIR=$(STAGE) \
-	PKG_CONFIG_LIBDIR=$(STAGED)/lib/pkgconfig pkg-config
-
-check-pkgconfig: all
-	rm -rf $(STAGE)
-	$(MAKE) --no-print-directory install DESTDIR=$(STAGE) \
-		PREFIX=/opt/liblockfile
-	$(CC) $(CWARN) tests-c/link_demo.c -o $(B)/pc-demo \
-		$$($(PKG_STAGED) --cflags --libs liblockfile)
-	LD_LIBRARY_PATH=$(STAGED)/lib $(B)/pc-demo $(B)/pc-demo.lock
-	$(CC) $(CWARN) -I$(STAGED)/include tests-c/link_demo.c \
-		-o $(B)/mail-demo -L$(STAGED)/lib -lmail
-	readelf -d $(B)/mail-demo | grep 'NEEDED.*\[$(SONAME)\]' >/dev/null
-	LD_LIBRARY_PATH=$(STAGED)/lib $(B)/mail-demo $(B)/mail-demo.lock
-	$(CC) $(CWARN) tests-c/link_demo.c -o $(B)/static-demo \
-		$$($(PKG_STAGED) --cflags liblockfile) \
-		$(STAGED)/lib/liblockfile.a $$($(PKG_STAGED) --static \
-		--libs-only-l --libs-only-other liblockfile | sed 's/-llockfile//')
-	! readelf -d $(B)/static-demo | grep 'NEEDED.*liblockfile' >/dev/null
-	$(B)/static-demo $(B)/static-demo.lock
-	@echo "pkg-config, -lmail and static links: ok"
 
 # ---------------------------------------------------------------- install
 

@@ -1,16 +1,11 @@
 # dotlockfile, the command-line tool that is also the library's setgid
 # helper for group-mail spools (SPEC §5-6).
-#
-#   make check-dotlockfile   CLI tests against ours and Debian's reference,
-#                            as root and as an unprivileged user, and the
-#                            library's fallback through the helper
 
 DOTLOCKFILE := $(B)/dotlockfile
 ALL_TARGETS += $(DOTLOCKFILE)
 INSTALL_TARGETS += install-dotlockfile
-CHECKS += check-dotlockfile
 
-.PHONY: install-dotlockfile uninstall-dotlockfile check-dotlockfile
+.PHONY: install-dotlockfile uninstall-dotlockfile
 
 # cargo builds the program together with the library archive.
 $(DOTLOCKFILE): $(RUSTLIB) | $(B)
@@ -35,9 +30,10 @@ uninstall: uninstall-dotlockfile
 uninstall-dotlockfile:
 	rm -f $(DESTDIR)$(BINDIR)/dotlockfile $(DESTDIR)$(MANDIR)/man1/dotlockfile.1
 
-# The fallback test needs a library whose helper path is a setgid copy of
-# our dotlockfile that the test user can reach: a fixed folder per build
-# tree, made afresh (by root) by the test.
+# check-dotlockfile's fallback test needs a library whose helper path is a
+# setgid copy of our dotlockfile that the test user can reach: a fixed
+# folder per build tree, made afresh (by root) by the test; the program
+# is $(T)/helper/mail_fallback.
 HELPER_TEST_DIR := /tmp/lockfile-helper-test.$(shell printf '%s' \
 	'$(abspath $(B))' | cksum | cut -d' ' -f1)
 HELPER_TEST_TARGET := $(CARGO_TARGET_DIR)/helper-test
@@ -48,25 +44,3 @@ $(HELPER_TEST_LIB): FORCE
 		CARGO_TARGET_DIR=$(HELPER_TEST_TARGET) \
 		$(CARGO) rustc -p lockfile-capi --release --locked --features rt \
 		--crate-type staticlib
-
-$(B)/tests-sys/cli/mail_fallback: tests-sys/cli/mail_fallback.c $(HELPER_TEST_LIB)
-	@mkdir -p $(@D)
-	$(CC) $(CTESTFLAGS) $< -o $@ $(HELPER_TEST_LIB) $(LIBS_PRIVATE)
-
-# The same program against Debian's library, whose helper is
-# /usr/bin/dotlockfile (run.sh puts the reference's there privately).
-$(B)/tests-sys/cli/mail_fallback-ref: tests-sys/cli/mail_fallback.c $(REF_STAMP)
-	@mkdir -p $(@D)
-	$(CC) $(CTESTFLAGS) $< -o $@ -L$(REF_LIBDIR) -l:liblockfile.so.1
-
-check-dotlockfile: $(DOTLOCKFILE) $(REF_STAMP) $(B)/tests-sys/cli/mail_fallback \
-		$(B)/tests-sys/cli/mail_fallback-ref
-	@# Like the library, the program needs nothing but libc (build.rs).
-	test "$$(readelf -d $(DOTLOCKFILE) \
-		| sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')" = libc.so.6
-	tests-sys/cli/run.sh --ours $(abspath $(DOTLOCKFILE)) \
-		--ref $(REF_DOTLOCKFILE) \
-		--fallback $(abspath $(B)/tests-sys/cli/mail_fallback) \
-		--helper-dir $(HELPER_TEST_DIR) \
-		--ref-fallback $(abspath $(B)/tests-sys/cli/mail_fallback-ref) \
-		--ref-libdir $(REF_LIBDIR)

@@ -1,28 +1,16 @@
-# Benchmark against the reference (README.md, "Performance").
-#
-#   make bench         full run (a few minutes); writes bench/results.md
-#   make bench-quick   tiny run (seconds) that proves the benchmark works;
-#                      part of make check, judges no time
+# Benchmark against the reference (README.md, "Performance"): make bench
+# writes bench/results.md (a few minutes); bench-quick (make check) is a
+# tiny run that proves the benchmark works and judges no time.
 
-BENCH_BIN := $(B)/bench/bench
+# Compiled once, against the soname: the same binary runs on both
+# libraries.
+BENCH_BIN := $(T)/shared/bench
+$(BENCH_BIN): CTESTFLAGS += -O2
 BENCH_ARGS = --bench $(BENCH_BIN) --ours $(abspath $(B)) --ref $(REF_LIBDIR) \
 	--ours-dotlockfile $(abspath $(DOTLOCKFILE)) \
 	--ref-dotlockfile $(REF_DOTLOCKFILE) --scratch $(abspath $(B)/bench/scratch)
 
-TESTS += bench-quick
-
-.PHONY: bench bench-quick
-
-# Compiled once, against the soname: the same binary runs on both libraries.
-$(BENCH_BIN): bench/bench.c $(B)/liblockfile.so include/lockfile.h \
-		include/maillock.h
-	@mkdir -p $(@D)
-	$(CC) $(CTESTFLAGS) -O2 $< -o $@ -L$(B) -llockfile -ldl
-
+.PHONY: bench
 bench: $(BENCH_BIN) $(REF_STAMP) $(DOTLOCKFILE)
 	bench/run.sh $(BENCH_ARGS) --out bench/results.md
 	@cat bench/results.md
-
-bench-quick: $(BENCH_BIN) $(REF_STAMP) $(DOTLOCKFILE)
-	bench/run.sh $(BENCH_ARGS) --quick --out $(B)/bench/quick.md
-	@cat $(B)/bench/quick.md

@@ -5,12 +5,12 @@
 #                     debug symbols; as root, installs its build tools
 #                     from Debian's packages first (only those missing)
 #   make deb-lint     lintian on them: no error
-#   make check-deb    (root) the packages swapped in for Debian's and back
-#                     in a throwaway overlay of this system, with real
-#                     consumers running on them; the host does not change
+#
+# check-deb (mk/checks.tsv) swaps them in for Debian's and back.
 #
 # The build needs no network: cargo builds from Cargo.lock (--locked) and
-# the packaging tools come from Debian (DEB_TOOLS).
+# the packaging tools come from Debian (DEB_TOOLS, installed by
+# tests-sys/provision.sh like the test packages).
 
 DEB_DIR    := $(B)/deb
 DEB_WORK   := $(DEB_DIR)/work
@@ -26,30 +26,13 @@ DEB_CARGO_ENV := CARGO_PROFILE_RELEASE_DEBUG=true \
 # Run the packaging as root, or under fakeroot (owners in the packages).
 DEB_ROOT = $(if $(filter 0,$(shell id -u)),,fakeroot)
 
-CHECKS += check-deb
-.PHONY: deb deb-tools deb-build deb-lint check-deb
+.PHONY: deb deb-tools deb-build deb-lint
 
 deb: deb-tools
 	$(MAKE) --no-print-directory deb-build
 
-# Quiet and idempotent: apt runs only if a tool is missing.
 deb-tools:
-	@missing=(); for p in $(DEB_TOOLS); do \
-		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null \
-			| grep 'ok installed' >/dev/null || missing+=("$$p"); \
-	done; \
-	if (($${#missing[@]})); then \
-		if [ "$$(id -u)" != 0 ]; then \
-			echo "make deb needs: apt-get install $${missing[*]}" >&2; \
-			exit 1; \
-		fi; \
-		echo "installing $${missing[*]}"; \
-		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get install -y -qq --no-install-recommends \
-			"$${missing[@]}" >/dev/null 2>&1 \
-		|| { apt-get update -qq && apt-get install -y -qq \
-			--no-install-recommends "$${missing[@]}" >/dev/null; }; \
-	fi
+	@tests-sys/provision.sh packages --required $(DEB_TOOLS)
 	@command -v $(CARGO) >/dev/null || { echo "make deb needs Rust's" \
 		"cargo (1.85 or later, e.g. from rustup)" >&2; exit 1; }
 
@@ -66,6 +49,3 @@ deb-build:
 # Warnings we keep are listed in README ("Installing on Debian").
 deb-lint:
 	lintian --fail-on error $(DEB_DIR)/*.deb $(DEB_DIR)/dbgsym/*.deb
-
-check-deb:
-	tests-sys/deb/swap.sh --src $(CURDIR) --debs $(abspath $(DEB_DIR))

@@ -2,11 +2,15 @@
 # Run the C test programs.
 #
 # usage: tests-c/run.sh BINDIR [EXPECTED_FAIL_LIST]
+#        tests-c/run.sh BINDIR BINDIR...
 #
 # Runs every executable BINDIR/t_* in name order, each under a timeout,
-# prints its output, and ends with one summary line:
-#	N passed, N failed, N skipped
-# Exit status 1 if any test failed (or none was found), else 0.
+# prints its output, and ends with the tally line
+#	c/BINDIR-NAME: N passed, N failed, N skipped
+# Exit status 1 if any test failed (or none was found), else 0. Several
+# BINDIRs run at once, each in RUN_SHARDS (2) parts (most of the tests'
+# time is sleeping); each part's output and tally are printed when all
+# are done.
 #
 # A program exits 0 (ok), 77 (skipped) or anything else (failed). With an
 # EXPECTED_FAIL_LIST (a run on the reference), 77 means the case does not
@@ -33,6 +37,23 @@ set -u
 #	to the microsecond; under valgrind it is slow and the timing is lost.
 SLOW="t_race_stale_removal t_create_stale_two_breakers"
 
+if [ $# -ge 2 ] && [ -d "$2" ]; then
+	logs=() pids=() rc=0
+	for dir in "$@"; do
+		for ((shard = 0; shard < ${RUN_SHARDS:-2}; shard++)); do
+			log=$(mktemp "${TMPDIR:-/tmp}/lockfile-run.XXXXXX") || exit 2
+			logs+=("$log")
+			RUN_SHARD=$shard/${RUN_SHARDS:-2} "$0" "$dir" >"$log" 2>&1 &
+			pids+=($!)
+		done
+	done
+	for i in "${!pids[@]}"; do
+		wait "${pids[i]}" || rc=1
+		cat "${logs[i]}"
+		rm -f "${logs[i]}"
+	done
+	exit $rc
+fi
 if [ $# -lt 1 ] || [ $# -gt 2 ] || [ ! -d "$1" ]; then
 	echo "usage: $0 BINDIR [EXPECTED_FAIL_LIST]" >&2
 	exit 2
@@ -77,8 +98,13 @@ failed=0
 skipped=0
 notapplicable=0
 found=0
+# RUN_SHARD=I/N: only every Nth test, from the Ith (0-based).
+shard=${RUN_SHARD:-0/1}
+index=-1
 for prog in "$bindir"/t_*; do
 	[ -f "$prog" ] && [ -x "$prog" ] || continue
+	index=$((index + 1))
+	[ $((index % ${shard#*/})) = "${shard%/*}" ] || continue
 	name=${prog##*/}
 	found=$((found + 1))
 
@@ -159,5 +185,9 @@ if [ $found = 0 ]; then
 	failed=$((failed + 1))
 fi
 [ $notapplicable = 0 ] || echo "($notapplicable not applicable)"
-echo "$passed passed, $failed failed, $skipped skipped"
+area=${bindir%/}
+area=${area##*/}
+[ "$shard" = 0/1 ] || area="$area part $((${shard%/*} + 1)) of ${shard#*/}"
+echo "c/$area${xfail_file:+ with expected failures}:" \
+	"$passed passed, $failed failed, $skipped skipped"
 [ $failed = 0 ]

@@ -225,9 +225,14 @@ t_copy_prog() {
 	echo "$bin"
 }
 
-# t_user NAME: make sure the unprivileged test user NAME exists.
+# t_user NAME [USERADD-OPTION...]: make sure the unprivileged test user
+# NAME exists (a system user, no home, no login shell unless the options
+# say otherwise). The one place users are made: tests-sys/provision.sh
+# makes the test users with it.
 t_user() {
-	id -u "$1" >/dev/null 2>&1 && return 0
-	useradd --system --no-create-home --shell /usr/sbin/nologin "$1" \
-		|| id -u "$1" >/dev/null
+	local name=$1
+	shift
+	id -u "$name" >/dev/null 2>&1 && return 0
+	useradd --system --no-create-home --shell /usr/sbin/nologin "$@" "$name" \
+		|| id -u "$name" >/dev/null
 }

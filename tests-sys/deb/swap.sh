@@ -202,7 +202,7 @@ if ((inner)); then
 		t_fail dotlockfile-mode "our dotlockfile is $mode"
 	fi
 
-	useradd --no-create-home --home-dir "$T_WORK/home" --shell /bin/sh "$TU"
+	t_user "$TU" --home-dir "$T_WORK/home" --shell /bin/sh
 	install -d -o "$TU" -m 755 "$T_WORK/home"
 	# as_user [VAR=VALUE...] CMD...: CMD as the test user, in a clean
 	# environment (no LD_LIBRARY_PATH or LD_PRELOAD).

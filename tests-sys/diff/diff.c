@@ -22,7 +22,7 @@
  * archive linked into a shared object.
  *
  * Prints "ok NAME" or "FAIL NAME: ..." per scenario and a final
- * "N passed, N failed" line; exits 0 only if nothing failed.
+ * "diff: N passed, N failed, 0 skipped" line; exits 0 only if nothing failed.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -806,6 +806,6 @@ main(int argc, char **argv)
 		else
 			failed++;
 	}
-	printf("%d passed, %d failed\n", passed, failed);
+	printf("diff: %d passed, %d failed, 0 skipped\n", passed, failed);
 	return failed ? 1 : 0;
 }
