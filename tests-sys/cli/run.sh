@@ -84,9 +84,7 @@ MAILGID=$(getent group mail | cut -d: -f3)
 if ((ROOT)); then
 	if [[ -z $MAILGID ]]; then
 		ROOT=0 REASON="no group mail"
-	elif ! id -u "$U" >/dev/null 2>&1 \
-		&& ! useradd --system --no-create-home --user-group \
-			--shell /usr/sbin/nologin "$U"; then
+	elif ! t_user "$U" --user-group; then
 		ROOT=0 REASON="cannot create user $U"
 	fi
 fi

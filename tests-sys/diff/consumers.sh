@@ -33,10 +33,7 @@ done
 t_need_cmd setpriv util-linux || t_end
 
 # An unprivileged user in group mail for the mail-* commands, made once.
-if ! id -u "$user" >/dev/null 2>&1; then
-	useradd --system --no-create-home --shell /usr/sbin/nologin \
-		--gid mail "$user" 2>/dev/null || id -u "$user" >/dev/null
-fi
+t_user "$user" --gid mail
 
 # lib.sh removes $T_WORK (world-readable) and ends our jobs at exit.
 work=$T_WORK
