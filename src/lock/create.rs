@@ -12,6 +12,7 @@ use nix::unistd::{close, gethostname, getpid, getppid, gettid, linkat, unlink, w
 
 use super::check::{Verdict, inspect};
 use super::cpath::{Bytes, CPathBuf};
+use super::identity::{self, WRITE_MAX};
 use super::schedule::{Clock, Wait, Waiter};
 use super::stale::{FileId, break_stale};
 use super::tmpname::{short_host, tmp_name_in};
@@ -26,21 +27,31 @@ fn path_of(bytes: &[u8]) -> &Path {
 }
 
 /// The content of the lock: the pid and a newline, "0\n" without one.
-pub(super) fn content_for(pid: PidMode) -> Result<Bytes<16>, LockError> {
-    let pid = match pid {
-        PidMode::None => 0,
-        PidMode::Own => getpid().as_raw(),
+/// With a pid, the holder's identity follows on a line of its own (SPEC
+/// §2.3, docs/holder-identity.md), unless it cannot be read.
+pub(super) fn content_for(pid: PidMode) -> Result<Bytes<WRITE_MAX>, LockError> {
+    let (pid, own) = match pid {
+        PidMode::None => (0, None),
+        PidMode::Own => {
+            let own = getpid().as_raw();
+            (own, Some(own))
+        }
         PidMode::Parent => {
             let ppid = getppid().as_raw();
             if ppid == 1 {
                 return Err(LockError::bare(LCode::Orphaned));
             }
-            ppid
+            (ppid, Some(getpid().as_raw()))
         }
     };
     let mut content = Bytes::new();
     content.push_int(i64::from(pid), 0);
     content.push(b"\n");
+    // Holder identity: only for a lock with a pid, so that the default
+    // path makes no more system calls than before.
+    if let Some(id) = own.and_then(identity::own) {
+        identity::write_line(&id, |b| content.push(b));
+    }
     Ok(content)
 }
 

@@ -9,6 +9,7 @@
 mod check;
 pub(crate) mod cpath;
 mod create;
+pub mod identity;
 mod schedule;
 mod stale;
 mod tmpname;
