@@ -2,7 +2,7 @@
 //! runs it; the locks it holds are probed from this process.
 
 use std::fs::{self, File, OpenOptions};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, symlink};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -566,4 +566,44 @@ fn status_takes_no_lock_while_dotlock_holds_all_three() {
     assert!(out.contains("no pid in it (\"0\")"), "{out}");
     assert!(r.finish(&s).success());
     assert_eq!(status(&s).0, Some(0));
+}
+
+/// `dotlock --status` with a FIFO or a device at the dot-lock's name
+/// answers at once: it reads the lock as the library does, never waiting
+/// for a writer. Run under timeout(1): a hang fails with status 137.
+#[test]
+fn status_never_blocks_on_a_fifo_or_a_device() {
+    let s = mailbox();
+    let status = |s: &Scratch| {
+        let o = run({
+            let mut c = Command::new("timeout");
+            c.args(["-s", "KILL", "30"])
+                .arg(DOTLOCK)
+                .arg("--status")
+                .arg(s.mbox());
+            c
+        });
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    nix::unistd::mkfifo(&s.lock(), nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    let (code, out) = status(&s);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("no pid in it (\"\")"), "{out}");
+    // With a writer that keeps it open and writes nothing.
+    let writer = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(s.lock())
+        .unwrap();
+    let (code, out) = status(&s);
+    assert_eq!(code, Some(1), "{out}");
+    drop(writer);
+    fs::remove_file(s.lock()).unwrap();
+    symlink("/dev/zero", s.lock()).unwrap();
+    let (code, out) = status(&s);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("no pid in it"), "{out}");
 }

@@ -10,6 +10,7 @@ mod check;
 pub(crate) mod cpath;
 mod create;
 pub mod identity;
+mod report;
 mod schedule;
 mod stale;
 mod tmpname;
@@ -28,6 +29,7 @@ pub use check::{
 };
 pub use cpath::FixedCPath;
 pub use create::create_with;
+pub use report::{Holder, Report, Why, report, why};
 pub use schedule::{Clock, MAX_SLEEP, SLEEP_STEP, Schedule, Sleeper, SystemClock, Wait, Waiter};
 #[cfg(test)]
 pub(crate) use stale::seam;
