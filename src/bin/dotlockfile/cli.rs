@@ -15,7 +15,7 @@ use lockfile::lock::parse_pid;
 use lockfile::mail::MAILDIR;
 use nix::unistd::{User, geteuid};
 
-use crate::run::Out;
+use crate::out::Out;
 
 /// What to do with the lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

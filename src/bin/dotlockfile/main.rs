@@ -21,6 +21,7 @@
 )]
 
 mod cli;
+mod out;
 mod privs;
 mod run;
 
