@@ -63,7 +63,8 @@ pub const FOREVER: i32 = 0x7fff_fff0;
 /// The usage text; printed on standard error, then exit 1.
 pub const USAGE: &str = "\
 Usage: dotlockfile [-l] [-r retries] [-i interval] [-p] [-q] [-v] [-w] <-m|lockfile> [-P] [command args...]
-       dotlockfile -u|-t [-q] <-m|lockfile>
+       dotlockfile -u [-p] [-q] <-m|lockfile>
+       dotlockfile -t [-q] <-m|lockfile>
        dotlockfile -c [-p] [-q] [-v] <-m|lockfile>
 ";
 
