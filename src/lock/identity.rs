@@ -14,7 +14,7 @@
 //! boot id and the PID namespace are its own ([`Origin::Local`]).
 //!
 //! Everything here uses `core` and fixed stack buffers only; the few
-//! system calls are in the small functions at the end ([`sys`]), so that
+//! system calls are in the small functions at the end (module `sys`), so that
 //! they can be swapped for another libc layer as they are.
 #![forbid(unsafe_code)]
 
