@@ -607,3 +607,53 @@ fn status_never_blocks_on_a_fifo_or_a_device() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("no pid in it"), "{out}");
 }
+
+/// `dotlock --status` names the host of a pid written elsewhere and says
+/// that the pid is not looked up; a lock of this host's name from before
+/// this boot is stale at once for waiters that check the pid.
+#[test]
+fn status_names_the_holders_host() {
+    let s = mailbox();
+    fs::write(s.lock(), "34\nlockid/1 host=alpha boot=b pidns=5\n").unwrap();
+    let (code, out) = status(&s);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(
+            "held by pid 34 on host alpha, written on another host or in another PID \
+             namespace (its pid is not looked up here); written "
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("stale in ") && !out.contains("stale now"),
+        "{out}"
+    );
+    // This host's name, another boot, older than this boot.
+    let host = nix::sys::utsname::uname().unwrap();
+    let host = host.nodename().to_str().unwrap();
+    let ns = fs::metadata("/proc/self/ns/pid").unwrap().ino();
+    fs::write(
+        s.lock(),
+        format!("34\nlockid/1 host={host} boot=b pidns={ns}\n"),
+    )
+    .unwrap();
+    let uptime: f64 = fs::read_to_string("/proc/uptime")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let before_boot = filetime::FileTime::now().unix_seconds() - uptime as i64 - 60;
+    let t = filetime::FileTime::from_unix_time(before_boot, 0);
+    filetime::set_file_times(s.lock(), t, t).unwrap();
+    let (code, out) = status(&s);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "held by pid 34 on host {host}, left by an earlier boot of this host"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("stale now"), "{out}");
+}

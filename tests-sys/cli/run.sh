@@ -341,6 +341,10 @@ t verbose-check-age      root ours  0 'echo 0 >t.lock'       '$DL -c -v t.lock' 
 t verbose-check-stale    root ours  1 'echo 0 >t.lock; touch -d "7 min ago" t.lock' '$DL -c -v t.lock'                      'grep -q "^age: 4[0-9][0-9] s" $OUT && grep -q "^state: stale: not changed" $OUT'
 t verbose-check-dead     root ours  1 'echo 999999 >t.lock'  '$DL -c -v -p t.lock'                                          'grep -q "^state: stale: process 999999 is not running" $OUT'
 t verbose-check-missing  root ours  1 ''                     '$DL -c -v t.lock'                                             'grep -q "no lock" $OUT'
+# The holder's host (issue #21): a pid from another host is shown with
+# it and not looked up; the lock is judged by its age.
+t verbose-check-foreign  root ours  0 'printf "34\nlockid/1 host=alpha boot=b pidns=5\n" >t.lock' '$DL -c -v -p t.lock' 'grep -q "^holder: pid 34 on host alpha (another host or PID namespace), [0-9]* s old" $OUT && grep -q "^pid: 34, not looked up" $OUT && grep -q "^host: alpha (another host or PID namespace)" $OUT && grep -q "^state: valid; stale in" $OUT'
+t verbose-wait-foreign   root ours  4 'printf "34\nlockid/1 host=alpha boot=b pidns=5\n" >t.lock' '$DL -l -v -p -i 1 -r 1 t.lock' 'grep -q "held by pid 34 on host alpha (another host or PID namespace), [0-9]* s old; attempt 2 of 2" $ERR'
 t verbose-wait           root ours  4 'echo 0 >t.lock'       '$DL -l -v -i 1 -r 2 t.lock'                                   '[ $(grep -c "held by .*attempt [23] of 3, next try in 1 s" $ERR) = 2 ] && [ ! -s $OUT ]'
 t verbose-wait-pid       root ours  4 'sleep 30 & echo $! >t.lock' '$DL -v -p -i 1 -r 1 t.lock'                            'grep -q "held by process [0-9]* (running)" $ERR; r=$?; kill $(cat t.lock); exit $r'
 t verbose-quiet          root ours  4 'echo 0 >t.lock'       '$DL -q -v -i 1 -r 1 t.lock'                                   '[ ! -s $OUT ] && [ ! -s $ERR ]'
