@@ -16,12 +16,12 @@ OUR_DOTLOCKFILE = $(if $(DOTLOCKFILE),$(abspath $(DOTLOCKFILE)))
 DIFF_USER   := lockfile-test
 
 CHECKS += check-drop-in-c check-diff check-drop-in-abi check-consumers \
-	check-mutex
+	check-mutex check-hosts
 .PHONY: check-drop-in check-drop-in-c check-diff check-drop-in-abi \
-	check-consumers check-mutex
+	check-consumers check-mutex check-hosts
 
 check-drop-in: check-drop-in-c check-diff check-drop-in-abi \
-	check-consumers check-mutex
+	check-consumers check-mutex check-hosts
 
 $(DIFF)/diff: tests-sys/diff/diff.c tests-sys/diff/scenarios.c tests-sys/diff/diff.h
 	@mkdir -p $(@D)
@@ -75,3 +75,9 @@ check-consumers: all $(REF_STAMP)
 check-mutex: all $(DIFF)/lockctl $(REF_CREATE2)
 	tests-sys/diff/mutex.sh $(DIFF)/lockctl $(abspath $(SO)) \
 		$(abspath $(REF_CREATE2)) $(REF_DOTLOCKFILE) $(OUR_DOTLOCKFILE)
+
+# Two "hosts" (PID and UTS namespaces) on one local file system, with our
+# dotlockfile and 1.17's: a pid is trusted only where it was written
+# (issue #21; "we fix" checks must fail on 1.17). Root; about 2 minutes.
+check-hosts: all $(REF_STAMP)
+	tests-sys/diff/hosts.sh $(OUR_DOTLOCKFILE) $(REF_DOTLOCKFILE)
