@@ -225,6 +225,7 @@ fn inspect_open(fd: &Fd, use_pid: bool, time: &dyn Time) -> Inspection {
 
 /// Where a lock that records `recorded` was written, seen from this
 /// process; its own identity is read only for a lock that has one.
+#[inline(never)]
 fn origin_of(recorded: &Recorded, mtime: i64) -> Origin {
     let reader = match recorded {
         Recorded::Known(_) => identity::own_now(),

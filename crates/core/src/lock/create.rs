@@ -41,7 +41,9 @@ pub enum Step<'a> {
 
 /// The content of the lock: the pid and a newline, "0\n" without one.
 /// With a pid, the holder's identity follows on a line of its own (SPEC
-/// §2.3, docs/holder-identity.md), unless it cannot be read.
+/// §2.3, docs/holder-identity.md), unless it cannot be read. One copy,
+/// not one in each caller: the C library's size (check-abi).
+#[inline(never)]
 pub(super) fn content_for(pid: PidMode) -> Result<Bytes<WRITE_MAX>, LockError> {
     let mut content = Bytes::new();
     let (pid, own) = match pid {

@@ -203,6 +203,9 @@ fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
 
 /// Read the identity that follows the pid line of `content` (the bytes
 /// read from the lock; a longer lock is cut, which reads as malformed).
+// Not inlined, here and in the cache and the system calls below: one copy
+// each keeps the C library within its size (check-abi).
+#[inline(never)]
 pub fn parse(content: &[u8]) -> Recorded {
     let Some(nl) = content.iter().position(|&b| b == b'\n') else {
         return Recorded::Bare;
@@ -349,9 +352,12 @@ pub fn boot_start() -> Option<i64> {
 // written by one caller at a time, read by any without waiting, and safe
 // code throughout. An even sequence number means the words are stable.
 
-/// Words of the cache: the pid, the namespace, the two lengths, the host
-/// name and the boot id.
-const WORDS: usize = 3 + (HOST_MAX + BOOT_MAX) / 8;
+/// Words of the cache that come before the two buffers: the pid, the
+/// namespace, the two lengths.
+const HEAD: usize = 3;
+/// Words of the cache: the head, then the host name's and the boot id's
+/// buffers, whole.
+const WORDS: usize = HEAD + (HOST_MAX + BOOT_MAX) / 8;
 
 struct Cache {
     seq: AtomicU64,
@@ -361,28 +367,54 @@ struct Cache {
 #[allow(clippy::declare_interior_mutable_const)]
 const ZERO: AtomicU64 = AtomicU64::new(0);
 
-static CACHE: Cache = Cache {
-    seq: AtomicU64::new(0),
-    words: [ZERO; WORDS],
-};
+static CACHE: Cache = Cache::new();
 
 impl Cache {
+    const fn new() -> Cache {
+        Cache {
+            seq: AtomicU64::new(0),
+            words: [ZERO; WORDS],
+        }
+    }
+
+    /// The identity kept for process `pid`, if one is kept and no one is
+    /// writing it.
+    #[inline(never)]
     fn get(&self, pid: i32) -> Option<Identity> {
         let seq = self.seq.load(Ordering::Acquire);
         if seq == 0 || seq % 2 == 1 {
             return None;
         }
-        let mut words = [0u64; WORDS];
-        for (w, a) in words.iter_mut().zip(&self.words) {
+        let mut id = Identity {
+            host: Token::EMPTY,
+            boot: Token::EMPTY,
+            pidns: 0,
+        };
+        let mut head = [0u64; HEAD];
+        for (w, a) in head.iter_mut().zip(&self.words) {
             *w = a.load(Ordering::Relaxed);
         }
+        let bufs = id.host.buf.chunks_exact_mut(8);
+        let bufs = bufs.chain(id.boot.buf.chunks_exact_mut(8));
+        for (c, a) in bufs.zip(self.words.get(HEAD..).unwrap_or_default()) {
+            c.copy_from_slice(&a.load(Ordering::Relaxed).to_le_bytes());
+        }
         fence(Ordering::Acquire);
-        if self.seq.load(Ordering::Relaxed) != seq {
+        let [kept_pid, pidns, lens] = head;
+        let (host_len, boot_len) = (lens as u8, (lens >> 8) as u8);
+        if self.seq.load(Ordering::Relaxed) != seq
+            || kept_pid != u64::from(pid as u32)
+            || usize::from(host_len) > HOST_MAX
+            || usize::from(boot_len) > BOOT_MAX
+        {
             return None;
         }
-        decode(&words).filter(|&(p, _)| p == pid).map(|(_, id)| id)
+        (id.host.len, id.boot.len, id.pidns) = (host_len, boot_len, pidns);
+        Some(id)
     }
 
+    /// Keep `id` for process `pid`, unless someone else is writing.
+    #[inline(never)]
     fn put(&self, pid: i32, id: &Identity) {
         let seq = self.seq.load(Ordering::Relaxed);
         if seq % 2 == 1
@@ -396,50 +428,22 @@ impl Cache {
             return;
         }
         fence(Ordering::Release);
-        for (a, w) in self.words.iter().zip(encode(pid, id)) {
+        let head = [
+            u64::from(pid as u32),
+            id.pidns,
+            u64::from(id.host.len) | u64::from(id.boot.len) << 8,
+        ];
+        let bufs = id
+            .host
+            .buf
+            .chunks_exact(8)
+            .chain(id.boot.buf.chunks_exact(8));
+        let bufs = bufs.map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()));
+        for (a, w) in self.words.iter().zip(head.into_iter().chain(bufs)) {
             a.store(w, Ordering::Relaxed);
         }
         self.seq.store(seq + 2, Ordering::Release);
     }
-}
-
-fn encode(pid: i32, id: &Identity) -> [u64; WORDS] {
-    let mut words = [0u64; WORDS];
-    let mut bytes = [0u8; HOST_MAX + BOOT_MAX];
-    let (h, b) = bytes.split_at_mut(HOST_MAX);
-    h.copy_from_slice(&id.host.buf);
-    b.copy_from_slice(&id.boot.buf);
-    let head = [
-        u64::from(pid as u32),
-        id.pidns,
-        u64::from(id.host.len) | u64::from(id.boot.len) << 8,
-    ];
-    let tail = bytes
-        .chunks_exact(8)
-        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()));
-    for (w, v) in words.iter_mut().zip(head.into_iter().chain(tail)) {
-        *w = v;
-    }
-    words
-}
-
-fn decode(words: &[u64; WORDS]) -> Option<(i32, Identity)> {
-    let [pid, pidns, lens, rest @ ..] = words;
-    let mut bytes = [0u8; HOST_MAX + BOOT_MAX];
-    for (c, w) in bytes.chunks_exact_mut(8).zip(rest) {
-        c.copy_from_slice(&w.to_le_bytes());
-    }
-    let (h, b) = bytes.split_at(HOST_MAX);
-    let host = Token::new(h.get(..usize::from(*lens as u8))?)?;
-    let boot = Token::new(b.get(..usize::from((*lens >> 8) as u8))?)?;
-    Some((
-        *pid as u32 as i32,
-        Identity {
-            host,
-            boot,
-            pidns: *pidns,
-        },
-    ))
 }
 
 /// The system calls of this module, over the core's libc layer.
@@ -448,6 +452,7 @@ mod sys {
     use crate::sys;
 
     /// Uname's nodename, the boot id and the PID namespace.
+    #[inline(never)]
     pub(super) fn read_identity() -> Option<Identity> {
         // gethostname() is uname()'s nodename, copied in full when it fits.
         let mut name = [0u8; HOST_MAX + 1];
@@ -666,10 +671,16 @@ mod tests {
     }
 
     #[test]
-    fn cache_words_round_trip() {
+    fn cache_round_trips_and_is_keyed_by_pid() {
+        let cache = Cache::new();
+        assert_eq!(cache.get(7), None, "nothing kept yet");
         let a = id(&[b'x'; HOST_MAX], &[b'y'; BOOT_MAX], u64::MAX);
-        assert_eq!(decode(&encode(-5, &a)), Some((-5, a)));
+        cache.put(-5, &a);
+        assert_eq!(cache.get(-5), Some(a));
+        assert_eq!(cache.get(5), None);
         let b = id(b"h", b"b", 0);
-        assert_eq!(decode(&encode(7, &b)), Some((7, b)));
+        cache.put(7, &b);
+        assert_eq!(cache.get(7), Some(b));
+        assert_eq!(cache.get(-5), None);
     }
 }
