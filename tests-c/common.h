@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <dirent.h>
 #include <dlfcn.h>
@@ -367,6 +368,74 @@ tc_check_content(const char *path, const char *want, const char *file,
 
 #define CHECK_CONTENT(path, want)					\
 	tc_check_content((path), (want), __FILE__, __LINE__)
+
+/*
+ * This process's holder identity line, as our library writes it after the
+ * pid of an L_PID/L_PPID lock (SPEC §2.3, docs/holder-identity.md):
+ * "lockid/1 host=H boot=B pidns=N\n", the host name's bytes that are not
+ * printable ASCII, or are a space or '%', written as %XX. Built here
+ * from uname, the boot id and /proc/self/ns/pid, independently of the
+ * library. Empty if it cannot be read.
+ */
+TC_UNUSED static const char *
+own_identity(void)
+{
+	static char line[512];
+	struct utsname u;
+	struct stat st;
+	char boot[80];
+	ssize_t len;
+	size_t at;
+	int fd;
+
+	line[0] = '\0';
+	if ((fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC)) < 0)
+		return line;
+	len = read(fd, boot, sizeof(boot) - 1);
+	close(fd);
+	if (len <= 1 || uname(&u) != 0 || stat("/proc/self/ns/pid", &st) != 0)
+		return line;
+	boot[len] = '\0';
+	boot[strcspn(boot, "\n")] = '\0';
+	strcpy(line, "lockid/1 host=");
+	for (const unsigned char *h = (const unsigned char *)u.nodename; *h; h++) {
+		at = strlen(line);
+		if (*h > 0x20 && *h < 0x7f && *h != '%') {
+			line[at] = (char)*h;
+			line[at + 1] = '\0';
+		} else
+			snprintf(line + at, sizeof(line) - at, "%%%02X", *h);
+	}
+	at = strlen(line);
+	snprintf(line + at, sizeof(line) - at, " boot=%s pidns=%lu\n", boot,
+	    (unsigned long)st.st_ino);
+	return line;
+}
+
+/*
+ * The lock at path names pid: its first line is pid in decimal, and what
+ * follows is nothing (1.17's format) or exactly this process's holder
+ * identity line (ours; t_create_content_identity demands it).
+ */
+TC_UNUSED static void
+tc_check_pid_content(const char *path, long pid, const char *file, int line)
+{
+	char bare[32], with_id[600];
+
+	snprintf(bare, sizeof(bare), "%ld\n", pid);
+	snprintf(with_id, sizeof(with_id), "%s%s", bare, own_identity());
+	if (*own_identity()) {
+		char buf[600];
+
+		if (read_file(path, buf, sizeof(buf)) >= 0 &&
+		    strcmp(buf, with_id) == 0)
+			return;
+	}
+	tc_check_content(path, bare, file, line);
+}
+
+#define CHECK_PID_CONTENT(path, pid)					\
+	tc_check_pid_content((path), (pid), __FILE__, __LINE__)
 
 /* Create or truncate path (mode 0644) and write content; fails the test. */
 TC_UNUSED static void

@@ -4,7 +4,7 @@
 int
 main(void)
 {
-	char lock[TC_PATH], want[32];
+	char lock[TC_PATH];
 	int rc, e;
 
 	TEST_BEGIN();
@@ -14,8 +14,7 @@ main(void)
 	e = errno;
 	CHECK_RC("lockfile_create(lock, 0, L_PID)", rc, L_SUCCESS, -1, e);
 	CHECK_NO_TMP();
-	snprintf(want, sizeof(want), "%ld\n", (long)getpid());
-	CHECK_CONTENT(lock, want);
+	CHECK_PID_CONTENT(lock, (long)getpid());
 	CHECK(lockfile_check(lock, L_PID) == 0,
 	    "lockfile_check(L_PID) on our own lock is not 0");
 	CHECK(lockfile_remove(lock) == 0, "lockfile_remove failed");

@@ -8,18 +8,16 @@ static int
 child(void *arg)
 {
 	const char *lock = arg;
-	char want[32];
 	const int flags[] = { L_PPID, L_PID | L_PPID };
 	size_t i;
 	int rc, e;
 
-	snprintf(want, sizeof(want), "%ld\n", (long)getppid());
 	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
 		rc = lockfile_create(lock, 0, flags[i]);
 		e = errno;
 		CHECK_RC("lockfile_create with L_PPID", rc, L_SUCCESS, -1, e);
 		CHECK_NO_TMP();
-		CHECK_CONTENT(lock, want);
+		CHECK_PID_CONTENT(lock, (long)getppid());
 		CHECK(lockfile_remove(lock) == 0, "lockfile_remove failed");
 	}
 	return 0;

@@ -7,7 +7,7 @@
 int
 main(void)
 {
-	char lock[TC_PATH], content[32], want[32];
+	char lock[TC_PATH], content[32];
 	double t0;
 	int rc, e;
 
@@ -23,7 +23,6 @@ main(void)
 	    L_SUCCESS, -1, e);
 	CHECK(now_mono() - t0 < QUICK, "slept");
 	CHECK_NO_TMP();
-	snprintf(want, sizeof(want), "%ld\n", (long)getpid());
-	CHECK_CONTENT(lock, want);
+	CHECK_PID_CONTENT(lock, (long)getpid());
 	PASS();
 }

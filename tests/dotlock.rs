@@ -9,7 +9,7 @@
 )]
 
 use std::fs::{self, File, OpenOptions};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, symlink};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -661,4 +661,94 @@ fn status_takes_no_lock_while_dotlock_holds_all_three() {
     assert!(out.contains("no pid in it (\"0\")"), "{out}");
     assert!(r.finish(&s).success());
     assert_eq!(status(&s).0, Some(0));
+}
+
+/// `dotlock --status` with a FIFO or a device at the dot-lock's name
+/// answers at once: it reads the lock as the library does, never waiting
+/// for a writer. Run under timeout(1): a hang fails with status 137.
+#[test]
+fn status_never_blocks_on_a_fifo_or_a_device() {
+    let s = mailbox();
+    let status = |s: &Scratch| {
+        let o = run({
+            let mut c = Command::new("timeout");
+            c.args(["-s", "KILL", "30"])
+                .arg(DOTLOCK)
+                .arg("--status")
+                .arg(s.mbox());
+            c
+        });
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    nix::unistd::mkfifo(&s.lock(), nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    let (code, out) = status(&s);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("no pid in it (\"\")"), "{out}");
+    // With a writer that keeps it open and writes nothing.
+    let writer = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(s.lock())
+        .unwrap();
+    let (code, out) = status(&s);
+    assert_eq!(code, Some(1), "{out}");
+    drop(writer);
+    fs::remove_file(s.lock()).unwrap();
+    symlink("/dev/zero", s.lock()).unwrap();
+    let (code, out) = status(&s);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("no pid in it"), "{out}");
+}
+
+/// `dotlock --status` names the host of a pid written elsewhere and says
+/// that the pid is not looked up; a lock of this host's name from before
+/// this boot is stale at once for waiters that check the pid.
+#[test]
+fn status_names_the_holders_host() {
+    let s = mailbox();
+    fs::write(s.lock(), "34\nlockid/1 host=alpha boot=b pidns=5\n").unwrap();
+    let (code, out) = status(&s);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(
+            "held by pid 34 on host alpha, written on another host or in another PID \
+             namespace (its pid is not looked up here); written "
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("stale in ") && !out.contains("stale now"),
+        "{out}"
+    );
+    // This host's name, another boot, older than this boot.
+    let host = nix::sys::utsname::uname().unwrap();
+    let host = host.nodename().to_str().unwrap();
+    let ns = fs::metadata("/proc/self/ns/pid").unwrap().ino();
+    fs::write(
+        s.lock(),
+        format!("34\nlockid/1 host={host} boot=b pidns={ns}\n"),
+    )
+    .unwrap();
+    let uptime: f64 = fs::read_to_string("/proc/uptime")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let before_boot = filetime::FileTime::now().unix_seconds() - uptime as i64 - 60;
+    let t = filetime::FileTime::from_unix_time(before_boot, 0);
+    filetime::set_file_times(s.lock(), t, t).unwrap();
+    let (code, out) = status(&s);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "held by pid 34 on host {host}, left by an earlier boot of this host"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("stale now"), "{out}");
 }

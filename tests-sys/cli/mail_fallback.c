@@ -52,10 +52,14 @@ exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
+/*
+ * The lock's first line is want in decimal; after it comes nothing, or
+ * (from our library, with a pid) one holder identity line (SPEC §2.3).
+ */
 static int
 content_is(const char *path, long want)
 {
-	char buf[32];
+	char buf[600], line[32], *rest;
 	FILE *f;
 	size_t n;
 
@@ -64,7 +68,12 @@ content_is(const char *path, long want)
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	return strtol(buf, NULL, 10) == want && n > 0 && buf[n - 1] == '\n';
+	snprintf(line, sizeof(line), "%ld\n", want);
+	if (strncmp(buf, line, strlen(line)) != 0)
+		return 0;
+	rest = buf + strlen(line);
+	return *rest == '\0' || (want != 0 && strncmp(rest, "lockid/1 ", 9) == 0 &&
+	    strchr(rest, '\n') == rest + strlen(rest) - 1);
 }
 
 static void

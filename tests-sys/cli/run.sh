@@ -294,7 +294,19 @@ t stale-replaced         root both  0 'echo 0 >t.lock; touch -m -d "6 min ago" t
 # we fix: the reference dates a lock by its atime from before the read.
 t stale-old-atime        root ours  0 'echo 0 >t.lock; touch -d "6 min ago" t.lock' '$DL -r 0 t.lock'                       'test $(( $(date +%s) - $(stat -c %Y t.lock) )) -lt 60 && no_tmp'
 t stale-old-atime        root ref   4 'echo 0 >t.lock; touch -d "6 min ago" t.lock' '$DL -r 0 t.lock'                       ''
-t pid-of-caller          root both  0 ''                     '$DL -p t.lock && [ "$(cat t.lock)" = $$ ]'                    ''
+t pid-of-caller          root both  0 ''                     '$DL -p t.lock && [ "$(head -n 1 t.lock)" = $$ ]'              ''
+# SPEC §2.3 (2026-12): ours writes the holder's identity after the pid;
+# the reference writes the bare pid.
+t pid-then-identity      root ours  0 ''                     '$DL -p t.lock && [ $(wc -l <t.lock) = 2 ] && sed -n 2p t.lock | grep -q "^lockid/1 host=$(uname -n) boot=[0-9a-f-]* pidns=[0-9]*$"' ''
+t pid-then-identity      root ref   0 ''                     '$DL -p t.lock && [ "$(cat t.lock)" = $$ ]'                    ''
+# -u -p (ours) spares a lock that names another live holder: exit 4 and
+# a message; plain -u, and the reference, remove it.
+t unlock-p-other-live    root ours  4 'sleep 30 & echo $! >t.lock; cp t.lock pid' '$DL -u -p t.lock'                        'kill $(cat pid); [ -e t.lock ] && grep -q "t.lock: not removed: held by pid [0-9]* (running)" $ERR'
+t unlock-p-other-live    root ref   0 'sleep 30 & echo $! >t.lock; cp t.lock pid' '$DL -u -p t.lock'                        'kill $(cat pid); [ ! -e t.lock ]'
+t unlock-plain-live      root both  0 'sleep 30 & echo $! >t.lock; cp t.lock pid' '$DL -u t.lock'                           'kill $(cat pid); [ ! -e t.lock ]'
+t unlock-p-own           root both  0 ''                     '$DL -p t.lock && $DL -u -p t.lock'                            '[ ! -e t.lock ]'
+t unlock-p-dead          root both  0 'echo 999999 >t.lock'  '$DL -u -p t.lock'                                             '[ ! -e t.lock ]'
+t unlock-p-zero          root both  0 'echo 0 >t.lock'       '$DL -u -p t.lock'                                             '[ ! -e t.lock ]'
 
 t cmd-status-ignored     root both  0 ''                     '$DL t.lock sh -c "exit 3"'                                    '[ ! -e t.lock ]'
 t cmd-status-passed      root both  3 ''                     '$DL -P t.lock sh -c "exit 3"'                                 '[ ! -e t.lock ]'
@@ -302,7 +314,7 @@ t cmd-killed             root both  143 ''                   '$DL -P t.lock sh -
 t cmd-not-found          root both  0 ''                     '$DL t.lock ./no-such-command'                                 '[ ! -e t.lock ] && [ -s $ERR ]'
 t cmd-not-found-P        root both  127 ''                   '$DL -P t.lock ./no-such-command'                              '[ ! -e t.lock ]'
 t cmd-options-pass       root both  3 ''                     '$DL -P t.lock sh -c "exit \$#" x -r -q -u'                    ''
-t cmd-pid-is-ours        root both  0 ''                     '$DL -P -p t.lock sh -c "[ \"\$(cat t.lock)\" = \$PPID ]"'   ''
+t cmd-pid-is-ours        root both  0 ''                     '$DL -P -p t.lock sh -c "[ \"\$(head -n 1 t.lock)\" = \$PPID ]"' ''
 t cmd-sees-the-lock      root both  0 ''                     '$DL -P t.lock sh -c "[ -f t.lock ]"'                          ''
 t cmd-sigint-parent      root both  5 ''                     '$DL -P t.lock sh -c "kill -INT \$PPID; sleep 1; exit 5"'      '[ ! -e t.lock ]'
 t cmd-sigint-child       root both  130 ''                   '$DL -P t.lock sh -c "kill -INT \$\$; sleep 1"'                '[ ! -e t.lock ]'
@@ -348,6 +360,10 @@ t verbose-check-age      root ours  0 'echo 0 >t.lock'       '$DL -c -v t.lock' 
 t verbose-check-stale    root ours  1 'echo 0 >t.lock; touch -d "7 min ago" t.lock' '$DL -c -v t.lock'                      'grep -q "^age: 4[0-9][0-9] s" $OUT && grep -q "^state: stale: not changed" $OUT'
 t verbose-check-dead     root ours  1 'echo 999999 >t.lock'  '$DL -c -v -p t.lock'                                          'grep -q "^state: stale: process 999999 is not running" $OUT'
 t verbose-check-missing  root ours  1 ''                     '$DL -c -v t.lock'                                             'grep -q "no lock" $OUT'
+# The holder's host (issue #21): a pid from another host is shown with
+# it and not looked up; the lock is judged by its age.
+t verbose-check-foreign  root ours  0 'printf "34\nlockid/1 host=alpha boot=b pidns=5\n" >t.lock' '$DL -c -v -p t.lock' 'grep -q "^holder: pid 34 on host alpha (another host or PID namespace), [0-9]* s old" $OUT && grep -q "^pid: 34, not looked up" $OUT && grep -q "^host: alpha (another host or PID namespace)" $OUT && grep -q "^state: valid; stale in" $OUT'
+t verbose-wait-foreign   root ours  4 'printf "34\nlockid/1 host=alpha boot=b pidns=5\n" >t.lock' '$DL -l -v -p -i 1 -r 1 t.lock' 'grep -q "held by pid 34 on host alpha (another host or PID namespace), [0-9]* s old; attempt 2 of 2" $ERR'
 t verbose-wait           root ours  4 'echo 0 >t.lock'       '$DL -l -v -i 1 -r 2 t.lock'                                   '[ $(grep -c "held by .*attempt [23] of 3, next try in 1 s" $ERR) = 2 ] && [ ! -s $OUT ]'
 t verbose-wait-pid       root ours  4 'sleep 30 & echo $! >t.lock' '$DL -v -p -i 1 -r 1 t.lock'                            'grep -q "held by process [0-9]* (running)" $ERR; r=$?; kill $(cat t.lock); exit $r'
 t verbose-quiet          root ours  4 'echo 0 >t.lock'       '$DL -q -v -i 1 -r 1 t.lock'                                   '[ ! -s $OUT ] && [ ! -s $ERR ]'
@@ -361,7 +377,7 @@ t mail-check             user both  0 'echo 0 >$S/$U.lock'   '$DL -c $S/$U.lock'
 t mail-m                 user both  0 ''                     'MAIL=$S/$U $DL -m -r 0'                                       '[ -f $S/$U.lock ]'
 t mail-relative          user both  0 ''                     'cd $S && $DL -r 0 $U.lock'                                    '[ -f $S/$U.lock ]'
 t mail-busy              user both  4 'echo 0 >$S/$U.lock'   '$DL -r 0 $S/$U.lock'                                          'no_tmp $S'
-t mail-pid               user both  0 ''                     '$DL -p -r 0 $S/$U.lock && [ "$(cat $S/$U.lock)" = $$ ]'       ''
+t mail-pid               user both  0 ''                     '$DL -p -r 0 $S/$U.lock && [ "$(head -n 1 $S/$U.lock)" = $$ ]' ''
 t mail-stale-replaced    user both  0 'echo 0 >$S/$U.lock; touch -m -d "6 min ago" $S/$U.lock' '$DL -r 0 $S/$U.lock'          'test $(( $(date +%s) - $(stat -c %Y $S/$U.lock) )) -lt 60'
 t refuse-other-user      user both  2 ''                     '$DL -l -r 0 $S/$O.lock'                                       '[ ! -e $S/$O.lock ] && no_tmp $S'
 t refuse-unlock-other    user both  1 'echo 0 >$S/$O.lock'   '$DL -u $S/$O.lock'                                            '[ -f $S/$O.lock ]'

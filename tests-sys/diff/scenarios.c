@@ -25,8 +25,9 @@
 #include "diff.h"
 
 #define LOCK0		"file 0644 \"0\\n\""
-#define LOCKPID		"file 0644 \"$PID\\n\""
-#define LOCKPPID	"file 0644 \"$PPID\\n\""
+/* $ID: our holder identity after the pid; the reference has none. */
+#define LOCKPID		"file 0644 \"$PID\\n$ID\""
+#define LOCKPPID	"file 0644 \"$PPID\\n$ID\""
 #define STALE		1000	/* seconds: well past the 300 s rule */
 
 /* ------------------------------------------------------------ setups */

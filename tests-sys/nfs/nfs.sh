@@ -19,6 +19,9 @@
 #            alternate) through lockfile_create2 and through
 #            "dotlockfile -r -1 -i 0": an exact counter, no overlap
 #            (tests-sys/rel/contend.c)
+#   hosts    (strict mounts only) two hosts in PID and UTS namespaces,
+#            one per client: a pid lock of a live holder on the other
+#            host is never broken, 10 runs of 10 (tests-sys/diff/hosts.sh)
 #   debris   nothing left on the server
 # and, for information, Debian's 1.17 (contend built against its static
 # library) through the same mounts: its results do not count.
@@ -513,6 +516,20 @@ run_mode() {
 	echo "# one breaker per client, $mode (not counted):" \
 		"$(grep -v '^ok' "$w/$d.out" | grep -v '^# nfs.c' | tr '\n' ' ')"
 	rm -f "$w/export/$d/stale.lock"
+	# Two hosts in PID and UTS namespaces of their own, each through its
+	# own client (tests-sys/diff/hosts.sh, docs/holder-identity.md): B
+	# never takes A's live pid lock, takes it after A's release, and
+	# after A is killed only by the age rule. Strict mounts only: through
+	# caching mounts B may see a released or backdated lock late.
+	if [ "$mode" = strict ]; then
+		local checks="live_holder_kept taken_after_release"
+		checks+=" killed_holder_waited_for killed_holder_recovered_by_age"
+		d=$mode-hosts
+		nfs_case "$mode" "$d" env LOCK_A="$a/$d/box.lock" \
+			LOCK_B="$b/$d/box.lock" HOSTS_CHECKS="$checks" \
+			"$here/../diff/hosts.sh" "$dotlockfile" none \
+			"${NFS_HOSTS_RUNS:-10}"
+	fi
 	for d in create2 dotlockfile; do
 		local args=()
 		[ "$d" = create2 ] || args=(-D "$dotlockfile")

@@ -108,8 +108,13 @@ fn codes_errno_and_content() {
     let lock = d.c("a.lock");
     let l = Some(&lock);
     assert_eq!(create(l, 0, L_PID), L_SUCCESS);
-    let content = fs::read_to_string(path(&lock)).unwrap();
-    assert_eq!(content, format!("{}\n", std::process::id()));
+    // The pid line as 1.17 writes it, then exactly this process's
+    // identity (SPEC §2.3).
+    let content = fs::read(path(&lock)).unwrap();
+    let mut want = format!("{}\n", std::process::id()).into_bytes();
+    let own = lockfile_core::lock::identity::own_now().expect("this process's identity");
+    lockfile_core::lock::identity::write_line(&own, |b| want.extend_from_slice(b));
+    assert_eq!(content, want);
     let mode = fs::metadata(path(&lock)).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode & !0o644, 0, "mode {mode:o}");
     assert_eq!(call(|| create(l, 0, 0)), (L_MAXTRYS, Errno::EAGAIN));

@@ -449,6 +449,18 @@ pub fn wall_secs() -> i64 {
     clock(libc::CLOCK_REALTIME).tv_sec
 }
 
+/// The whole seconds of CLOCK_BOOTTIME (the time since boot, suspend
+/// included); `None` where the kernel lacks that clock.
+pub fn boot_secs() -> Option<i64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a timespec to fill; an unknown clock is EINVAL.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    Errno::result(rc).ok().map(|_| ts.tv_sec)
+}
+
 /// CLOCK_MONOTONIC as a duration since an unspecified start.
 pub fn monotonic() -> Duration {
     let ts = clock(libc::CLOCK_MONOTONIC);

@@ -1,6 +1,6 @@
 //! `dotlock --status mbox`: who holds the mailbox, found without taking or
-//! changing anything: the dot-lock `mbox.lock` (the pid written in it, its
-//! age, when it goes stale) and every flock and fcntl lock on the mailbox
+//! changing anything: the dot-lock `mbox.lock` (the library's report: the
+//! pid and host written in it, its age, when it goes stale and why) and every flock and fcntl lock on the mailbox
 //! in the kernel's lock table, `/proc/locks`, matched by device and inode,
 //! with the holder's command name and start time from `/proc/PID`.
 //!
@@ -10,12 +10,13 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::MetadataExt;
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use lockfile::dotlock_path;
-use lockfile::lock::{CONTENT_MAX, RealTime, STALE_AGE, Time, parse_pid, pid_alive};
+use lockfile::lock::identity::Origin;
+use lockfile::lock::{CONTENT_MAX, RealTime, Verdict, Why, pid_alive, report};
 use lockfile::mbox::STALE_QUIET;
 
 /// Exit statuses.
@@ -167,41 +168,76 @@ fn alive(pid: i32) -> bool {
     pid_alive(pid) != Some(false)
 }
 
-/// Describe the dot-lock; `Ok(None)` when there is none.
+/// The first bytes of a lock's content, for showing a lock without a
+/// pid. Non-blocking: a FIFO or a device at the lock's name answers at once.
+fn content(lock: &Path) -> Vec<u8> {
+    let mut buf = vec![0; CONTENT_MAX];
+    let n = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(lock)
+        .and_then(|mut f| f.read(&mut buf))
+        .unwrap_or(0);
+    buf.truncate(n);
+    buf
+}
+
+/// Describe the dot-lock; `Ok(None)` when there is none. What is valid or
+/// stale, and why, is the library's report (the rule every waiter uses).
 fn dot_lock(lock: &Path) -> Result<Option<String>, String> {
-    let meta = match fs::symlink_metadata(lock) {
-        Ok(m) => m,
+    match fs::symlink_metadata(lock) {
+        Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("{}: {e}", lock.display())),
-    };
-    let age = RealTime.wall().saturating_sub(meta.mtime()).max(0);
-    let content = fs::read(lock).unwrap_or_default();
-    let content = content.get(..content.len().min(CONTENT_MAX)).unwrap_or(&[]);
-    let text = String::from_utf8_lossy(content).trim().to_string();
-    // The pid as the library's waiters read it.
-    let pid = Some(parse_pid(content)).filter(|&p| p > 0);
+    }
+    let c = lockfile::c_path(lock).map_err(|e| format!("{}: {e}", lock.display()))?;
+    let r = report(c.as_cstr(), false, &RealTime);
     let mut s = format!("dot-lock {}: held", lock.display());
-    match pid {
-        Some(p) if alive(p) => {
-            let _ = write!(s, " by {}", holder(p));
+    match (r.pid, r.origin, r.alive) {
+        (Some(p), Origin::Foreign, _) => {
+            let _ = write!(
+                s,
+                " by pid {p} on host {}, written on another host or in another PID namespace (its pid is not looked up here)",
+                r.host
+            );
         }
-        Some(p) => {
+        (Some(p), Origin::EarlierBoot, _) => {
+            let _ = write!(
+                s,
+                " by pid {p} on host {}, left by an earlier boot of this host",
+                r.host
+            );
+        }
+        (Some(p), _, Some(false)) => {
             let _ = write!(s, " by pid {p}, which is not running");
         }
-        None => {
+        (Some(p), _, _) => {
+            let _ = write!(s, " by {}", holder(p));
+        }
+        (None, _, _) => {
+            let text = String::from_utf8_lossy(&content(lock)).trim().to_string();
             let _ = write!(s, ", no pid in it ({text:?})");
         }
     }
-    let _ = write!(s, "; written {age} s ago; ");
-    let dead = pid.is_some_and(|p| !alive(p));
-    if age >= STALE_AGE {
-        s.push_str("stale now (older than 5 minutes)");
-    } else {
-        let left = STALE_AGE - age;
-        if dead {
-            s.push_str("stale now for waiters that check the pid, ");
+    if !r.host.is_empty() && !r.foreign() {
+        let _ = write!(s, ", on host {} (this boot, this PID namespace)", r.host);
+    }
+    let _ = write!(s, "; written {} s ago; ", r.age);
+    match r.why {
+        Why::Young { left } => {
+            match r.with_pid {
+                (Verdict::Stale, Why::EarlierBoot) => s.push_str(
+                    "stale now for waiters that check the pid (an earlier boot's lock), ",
+                ),
+                (Verdict::Stale, _) => s.push_str("stale now for waiters that check the pid, "),
+                _ => {}
+            }
+            let _ = write!(s, "stale in {left} s by its age");
         }
-        let _ = write!(s, "stale in {left} s by its age");
+        Why::Old => s.push_str("stale now (older than 5 minutes)"),
+        other => {
+            let _ = write!(s, "{other}");
+        }
     }
     let _ = write!(
         s,

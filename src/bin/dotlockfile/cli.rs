@@ -16,7 +16,7 @@ use lockfile::lock::parse_pid;
 use lockfile::mail::MAILDIR;
 use nix::unistd::{User, geteuid};
 
-use crate::run::Out;
+use crate::out::Out;
 
 /// What to do with the lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +60,8 @@ pub struct Cli {
 /// The usage text; printed on standard error, then exit 1.
 pub const USAGE: &str = "\
 Usage: dotlockfile [-l] [-r retries] [-i interval] [-p] [-q] [-v] [-w] <-m|lockfile> [-P] [command args...]
-       dotlockfile -u|-t [-q] <-m|lockfile>
+       dotlockfile -u [-p] [-q] <-m|lockfile>
+       dotlockfile -t [-q] <-m|lockfile>
        dotlockfile -c [-p] [-q] [-v] <-m|lockfile>
 ";
 

@@ -12,6 +12,7 @@
 #![deny(unsafe_code)]
 
 mod cli;
+mod out;
 mod privs;
 mod run;
 #[path = "../common/runtime.rs"]

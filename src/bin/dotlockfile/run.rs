@@ -2,8 +2,6 @@
 #![forbid(unsafe_code)]
 
 use std::ffi::{CStr, OsStr, OsString};
-use std::fmt;
-use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -12,9 +10,9 @@ use std::time::Duration;
 
 use lockfile::cpath::{FixedCPath, PATH_MAX, split_dir};
 use lockfile::helper::is_mail_lock;
+use lockfile::lock::identity::Origin;
 use lockfile::lock::{
-    self, Inspection, Limit, Options, PidMode, RealTime, STALE_AGE, Schedule, Step, Time, Verdict,
-    inspect,
+    self, Limit, Options, PidMode, RealTime, Report, STALE_AGE, Schedule, Step, Time, Verdict, Why,
 };
 use lockfile::{LCode, LockError, path_of};
 use nix::errno::Errno;
@@ -22,9 +20,10 @@ use nix::fcntl::{OFlag, open};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::stat::Mode;
 use nix::sys::wait::{WaitStatus, waitpid};
-use nix::unistd::{Pid, alarm, chdir, getppid, getuid};
+use nix::unistd::{Pid, alarm, chdir, getpid, getppid, getuid};
 
 use crate::cli::{self, Action, Cli};
+use crate::out::Out;
 use crate::privs::Privs;
 use crate::runtime::{self as sys, Action as OnSignal};
 
@@ -33,73 +32,6 @@ const TOUCH_EVERY: u32 = 30;
 /// How often the parent is checked while waiting (1 s with `-i`).
 const PARENT_CHECK: u64 = 5;
 
-/// Output that never panics: a closed or broken stdout/stderr is ignored.
-#[derive(Debug, Default)]
-pub struct Out {
-    /// `-q`: no warnings or error messages.
-    pub quiet: bool,
-    /// Print nothing at all (unit tests).
-    silent: bool,
-}
-
-impl Out {
-    /// Output to the standard streams.
-    pub fn new() -> Out {
-        Out::default()
-    }
-
-    /// Output that goes nowhere.
-    #[cfg(test)]
-    pub fn silent() -> Out {
-        Out {
-            quiet: true,
-            silent: true,
-        }
-    }
-
-    fn write(&self, to_stdout: bool, text: &str) {
-        if self.silent {
-            return;
-        }
-        let _ = if to_stdout {
-            let mut o = std::io::stdout().lock();
-            o.write_all(text.as_bytes()).and_then(|()| o.flush())
-        } else {
-            std::io::stderr().lock().write_all(text.as_bytes())
-        };
-    }
-
-    /// "dotlockfile: what" on stderr, unless quiet.
-    pub fn error(&self, what: fmt::Arguments<'_>) {
-        if !self.quiet {
-            self.write(false, &format!("dotlockfile: {what}\n"));
-        }
-    }
-
-    /// A line on stderr even when quiet (as getopt's and exec's messages
-    /// are in the reference).
-    pub fn error_raw(&self, what: fmt::Arguments<'_>) {
-        self.write(false, &format!("{what}\n"));
-    }
-
-    /// The usage text on stderr.
-    pub fn usage(&self, text: &str) {
-        self.write(false, text);
-    }
-
-    /// A line of the `-v` report on stdout.
-    fn report(&self, what: fmt::Arguments<'_>) {
-        self.write(true, &format!("{what}\n"));
-    }
-
-    /// A `-v` progress line on stderr, unless quiet.
-    fn progress(&self, what: fmt::Arguments<'_>) {
-        if !self.quiet {
-            self.write(false, &format!("dotlockfile: {what}\n"));
-        }
-    }
-}
-
 /// Split a lock name into its directory and its base name.
 fn split(lockfile: &OsStr) -> (&OsStr, &OsStr) {
     // we fix: the reference tries chdir("") for "/name" and fails.
@@ -107,15 +39,16 @@ fn split(lockfile: &OsStr) -> (&OsStr, &OsStr) {
     (OsStr::from_bytes(dir), OsStr::from_bytes(base))
 }
 
-/// Describe who holds a lock, for the `-v` lines.
-fn holder(found: &Inspection) -> String {
-    let age = found.now.saturating_sub(found.mtime);
-    match (found.verdict, found.pid, found.alive) {
+/// Who holds a lock, for the `-v` lines of `-l`: what the library's
+/// report found.
+fn holder(r: &Report) -> String {
+    match (r.verdict, r.pid, r.alive) {
         (Verdict::Absent, _, _) => "nobody (it is gone)".into(),
+        _ if r.foreign() => r.holder().to_string(),
         (_, Some(pid), Some(true)) => format!("process {pid} (running)"),
         (_, Some(pid), Some(false)) => format!("process {pid} (not running)"),
         (_, Some(pid), None) => format!("process {pid}"),
-        (_, None, _) => format!("a process that recorded no pid, {age} s ago"),
+        (_, None, _) => format!("a process that recorded no pid, {} s ago", r.age),
     }
 }
 
@@ -163,7 +96,7 @@ fn on_step(step: Step<'_>, forever: bool, verbose: bool, out: &Out) {
             wait,
             ..
         } if verbose => {
-            let found = inspect(lock, true, &RealTime);
+            let found = lock::report(lock, true, &RealTime);
             let of = match attempts {
                 Some(n) if !forever => format!("of {n}"),
                 _ => "with no limit".to_string(),
@@ -252,10 +185,7 @@ pub fn main(privs: Result<Privs, Errno>) -> i32 {
             Ok(_raised) => i32::from(lock::touch(name).is_err()),
             Err(_) => 1,
         },
-        Action::Unlock => match privs.raise() {
-            Ok(_raised) => i32::from(lock::remove(name).is_err()),
-            Err(_) => 1,
-        },
+        Action::Unlock => unlock(&cli, name, &privs, &out),
         Action::Lock => take(&cli, name, &privs, home, parent, &out),
     }
 }
@@ -265,59 +195,104 @@ fn check(cli: &Cli, name: &CStr, privs: &Privs, out: &Out) -> i32 {
     let Ok(_raised) = privs.raise() else {
         return 1;
     };
-    let found = inspect(name, cli.pid, &RealTime);
-    let status = i32::from(found.verdict != Verdict::Valid);
+    let found = lock::report(name, cli.pid, &RealTime);
     if cli.verbose {
-        // The pid is reported even when -p does not make it count.
-        let info = if cli.pid {
-            found.clone()
-        } else {
-            inspect(name, true, &RealTime)
-        };
-        report(cli, &found, &info, out);
+        print_report(cli, &found, out);
     }
-    status
+    i32::from(found.verdict != Verdict::Valid)
 }
 
-/// The `-v` report of `-c`: who holds the lock and for how long.
-fn report(cli: &Cli, found: &Inspection, info: &Inspection, out: &Out) {
+/// The `-v` report of `-c`: who holds the lock, where, for how long, and
+/// why it is valid or stale, as the library's report found it.
+fn print_report(cli: &Cli, r: &Report, out: &Out) {
     let path = Path::new(&cli.lockfile).display();
-    if found.verdict == Verdict::Absent {
+    if r.verdict == Verdict::Absent {
         out.report(format_args!("{path}: no lock"));
         return;
     }
-    let age = found.now.saturating_sub(found.mtime);
     out.report(format_args!("lock: {path}"));
-    let pid = match (info.pid, info.alive) {
-        (None, _) => "none recorded".to_string(),
-        (Some(p), Some(true)) => format!("{p}, running"),
-        (Some(p), Some(false)) => format!("{p}, not running"),
-        (Some(p), None) => format!("{p}, cannot tell whether it runs"),
+    out.report(format_args!("holder: {}", r.holder()));
+    let pid = match (r.pid, r.origin, r.alive) {
+        (None, _, _) => "none recorded".to_string(),
+        (Some(p), Origin::Foreign, _) => {
+            format!("{p}, not looked up (written on another host or in another PID namespace)")
+        }
+        (Some(p), Origin::EarlierBoot, _) => {
+            format!("{p}, not looked up (written before this host last booted)")
+        }
+        (Some(p), _, Some(true)) => format!("{p}, running"),
+        (Some(p), _, Some(false)) => format!("{p}, not running"),
+        (Some(p), _, None) => format!("{p}, cannot tell whether it runs"),
     };
-    let counts = if cli.pid || info.pid.is_none() {
+    let counts = if cli.pid || r.pid.is_none() {
         ""
     } else {
         " (not used without -p)"
     };
     out.report(format_args!("pid: {pid}{counts}"));
-    let clock = if found.fs_clock {
+    if !r.host.is_empty() {
+        let whose = match r.origin {
+            Origin::Foreign => "another host or PID namespace",
+            Origin::EarlierBoot => "this host's name, an earlier boot",
+            _ => "this boot, this PID namespace",
+        };
+        out.report(format_args!("host: {} ({whose})", r.host));
+    }
+    let clock = if r.fs_clock {
         "by the file system's clock"
     } else {
         "by this host's clock"
     };
-    out.report(format_args!("age: {age} s ({clock})"));
-    let state = match (found.verdict, found.pid, found.alive) {
-        (Verdict::Valid, Some(p), Some(true)) => {
-            format!("valid while process {p} runs")
-        }
-        (Verdict::Valid, _, _) => format!(
-            "valid; stale in {} s unless touched (after {STALE_AGE} s without a change)",
-            STALE_AGE.saturating_sub(age).max(0)
+    out.report(format_args!("age: {} s ({clock})", r.age));
+    let state = match (r.why, r.pid) {
+        (Why::Running, Some(p)) => format!("valid while process {p} runs"),
+        (Why::NotRunning, Some(p)) => format!("stale: process {p} is not running"),
+        (Why::Young { left }, _) => format!(
+            "valid; stale in {left} s unless touched (after {STALE_AGE} s without a change)"
         ),
-        (_, Some(p), Some(false)) => format!("stale: process {p} is not running"),
-        _ => format!("stale: not changed for {age} s (the limit is {STALE_AGE} s)"),
+        (Why::Old, _) => format!(
+            "stale: not changed for {} s (the limit is {STALE_AGE} s)",
+            r.age
+        ),
+        (why, _) => why.to_string(),
     };
     out.report(format_args!("state: {state}"));
+}
+
+/// `-u`: remove the lock. With `-p`, not if it names another live holder
+/// (exit `L_MAXTRYS`, 4): a pid that runs here and is neither ours nor
+/// our parent's (the pid `-p` writes), or, written on another host or in
+/// another PID namespace, a lock that is not stale by its age. Plain `-u`
+/// removes whatever is there, as 1.17 does.
+fn unlock(cli: &Cli, name: &CStr, privs: &Privs, out: &Out) -> i32 {
+    let Ok(_raised) = privs.raise() else {
+        return 1;
+    };
+    if cli.pid {
+        let found = lock::report(name, true, &RealTime);
+        if names_another_holder(&found, getpid().as_raw(), getppid().as_raw()) {
+            out.error(format_args!(
+                "{}: not removed: held by {}",
+                Path::new(&cli.lockfile).display(),
+                found.holder()
+            ));
+            return LCode::MaxTrys.as_c();
+        }
+    }
+    i32::from(lock::remove(name).is_err())
+}
+
+/// Whether `found` names a live holder other than process `me` or its
+/// parent `parent` (the rule of `-u -p`).
+fn names_another_holder(found: &Report, me: i32, parent: i32) -> bool {
+    match (found.pid, found.origin, found.verdict) {
+        (_, _, Verdict::Absent) => false,
+        (Some(_), Origin::Foreign, Verdict::Valid) => true,
+        (Some(p), Origin::Local | Origin::Bare, _) => {
+            found.alive == Some(true) && p != me && p != parent
+        }
+        _ => false,
+    }
 }
 
 /// Take the lock; with a command, run it and remove the lock afterwards.
@@ -459,17 +434,49 @@ mod tests {
         assert_eq!(s("a/../b.lock"), ("a/..".into(), "b.lock".into()));
     }
 
+    fn report(pid: Option<i32>, origin: Origin, alive: Option<bool>) -> Report {
+        let mut r = lock::report(c"/nonexistent/x", true, &RealTime);
+        (r.verdict, r.pid, r.origin, r.alive, r.age) = (Verdict::Valid, pid, origin, alive, 60);
+        r
+    }
+
     #[test]
     fn holder_descriptions() {
-        let mut i = inspect(c"/nonexistent/x", false, &RealTime);
-        (i.verdict, i.pid, i.alive, i.mtime, i.now) =
-            (Verdict::Valid, Some(42), Some(true), 100, 160);
-        assert_eq!(holder(&i), "process 42 (running)");
-        i.alive = Some(false);
-        assert_eq!(holder(&i), "process 42 (not running)");
-        i.pid = None;
-        assert_eq!(holder(&i), "a process that recorded no pid, 60 s ago");
-        i.verdict = Verdict::Absent;
-        assert_eq!(holder(&i), "nobody (it is gone)");
+        let mut r = report(Some(42), Origin::Bare, Some(true));
+        assert_eq!(holder(&r), "process 42 (running)");
+        r.alive = Some(false);
+        assert_eq!(holder(&r), "process 42 (not running)");
+        r.pid = None;
+        assert_eq!(holder(&r), "a process that recorded no pid, 60 s ago");
+        let mut f = report(Some(34), Origin::Foreign, None);
+        f.host = lock::identity::Token::new(b"alpha").unwrap();
+        assert_eq!(
+            holder(&f),
+            "pid 34 on host alpha (another host or PID namespace), 60 s old"
+        );
+        r.verdict = Verdict::Absent;
+        assert_eq!(holder(&r), "nobody (it is gone)");
+    }
+
+    #[test]
+    fn unlock_with_p_spares_other_live_holders() {
+        let (me, parent) = (100, 99);
+        let other =
+            |pid, origin, alive| names_another_holder(&report(pid, origin, alive), me, parent);
+        assert!(other(Some(7), Origin::Local, Some(true)));
+        assert!(other(Some(7), Origin::Bare, Some(true)));
+        assert!(!other(Some(me), Origin::Local, Some(true)));
+        assert!(!other(Some(parent), Origin::Bare, Some(true)));
+        assert!(!other(Some(7), Origin::Local, Some(false)));
+        assert!(!other(None, Origin::Bare, None));
+        // Another host's: by its age only; its pid may even be ours here.
+        assert!(other(Some(parent), Origin::Foreign, None));
+        let mut old = report(Some(7), Origin::Foreign, None);
+        old.verdict = Verdict::Stale;
+        assert!(!names_another_holder(&old, me, parent));
+        assert!(!other(Some(7), Origin::EarlierBoot, None));
+        let mut gone = report(Some(7), Origin::Local, Some(true));
+        gone.verdict = Verdict::Absent;
+        assert!(!names_another_holder(&gone, me, parent));
     }
 }

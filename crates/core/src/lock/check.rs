@@ -3,14 +3,19 @@
 
 use core::ffi::CStr;
 
+use super::identity::{self, Host, Origin, Recorded};
 use super::wait::Time;
 use crate::sys::{self, Errno, Fd, FileStat};
 
 /// A lock older than this many seconds is stale (unless a live pid says
 /// otherwise).
 pub const STALE_AGE: i64 = 300;
-/// How many bytes of a lock's content are read.
+/// How many bytes of a lock's content are read as the pid (as 1.17 reads
+/// them).
 pub const CONTENT_MAX: usize = 15;
+/// How many bytes of a lock's content are read: the pid and the holder's
+/// identity after it.
+const READ_MAX: usize = identity::WRITE_MAX;
 
 /// The verdict on a lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +46,11 @@ pub struct Inspection {
     pub fs_clock: bool,
     /// Device and inode of the file that was read, if it was opened.
     pub(crate) opened: Option<(u64, u64)>,
+    /// The holder's host name as the lock records it (empty: none).
+    pub host: Host,
+    /// Where the pid lives, seen from here; `Unjudged` when no pid was
+    /// looked for.
+    pub origin: Origin,
 }
 
 impl Inspection {
@@ -53,6 +63,8 @@ impl Inspection {
             now,
             fs_clock: false,
             opened: None,
+            host: Host::EMPTY,
+            origin: Origin::Unjudged,
         }
     }
 }
@@ -136,6 +148,8 @@ pub fn inspect(path: &CStr, use_pid: bool, time: &dyn Time) -> Inspection {
                     now,
                     fs_clock: false,
                     opened: None,
+                    host: Host::EMPTY,
+                    origin: Origin::Unjudged,
                 },
                 Err(_) => Inspection::absent(now),
             };
@@ -162,7 +176,7 @@ fn inspect_open(fd: &Fd, use_pid: bool, time: &dyn Time) -> Inspection {
             ..Inspection::absent(now)
         };
     };
-    let mut buf = [0u8; CONTENT_MAX];
+    let mut buf = [0u8; READ_MAX];
     let len = sys::read(fd, &mut buf);
     let after = sys::fstat(fd.raw());
     // we fix: the reference takes the atime from *before* the read, so a
@@ -176,17 +190,48 @@ fn inspect_open(fd: &Fd, use_pid: bool, time: &dyn Time) -> Inspection {
         Ok(n) => buf.get(..n).unwrap_or_default(),
         Err(_) => &[],
     };
-    let pid = Some(parse_pid(content)).filter(|&p| use_pid && !content.is_empty() && p > 0);
-    let alive = pid.and_then(pid_alive);
+    let head = content.get(..CONTENT_MAX).unwrap_or(content);
+    let pid = Some(parse_pid(head)).filter(|&p| use_pid && !content.is_empty() && p > 0);
+    // SPEC §3 (2026-12): the pid counts only where it was written.
+    let recorded = identity::parse(content);
+    let origin = match pid {
+        Some(_) => origin_of(&recorded, before.st_mtime),
+        None if use_pid => Origin::Bare,
+        None => Origin::Unjudged,
+    };
+    let alive = match origin {
+        Origin::Bare | Origin::Local => pid.and_then(pid_alive),
+        _ => None,
+    };
+    let verdict = match origin {
+        Origin::EarlierBoot => Verdict::Stale,
+        _ => judge(alive, before.st_mtime, now),
+    };
     Inspection {
-        verdict: judge(alive, before.st_mtime, now),
+        verdict,
         pid,
         alive,
         mtime: before.st_mtime,
         now,
         fs_clock: fs_now.is_some(),
         opened: Some(id_of(&before)),
+        host: match recorded {
+            Recorded::Known(id) => id.host,
+            _ => Host::EMPTY,
+        },
+        origin,
     }
+}
+
+/// Where a lock that records `recorded` was written, seen from this
+/// process; its own identity is read only for a lock that has one.
+#[inline(never)]
+fn origin_of(recorded: &Recorded, mtime: i64) -> Origin {
+    let reader = match recorded {
+        Recorded::Known(_) => identity::own_now(),
+        _ => None,
+    };
+    identity::origin(recorded, reader.as_ref(), mtime, identity::boot_start)
 }
 
 /// Device and inode: which file.

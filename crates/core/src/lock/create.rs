@@ -5,6 +5,7 @@ use core::ffi::CStr;
 use core::time::Duration;
 
 use super::check::{Verdict, inspect};
+use super::identity::{self, WRITE_MAX};
 use super::schedule::Limit;
 use super::stale::{FileId, break_stale};
 use super::tmpname::{VARIANTS, cached_pid, fresh_pid, host, tmp_name, variant};
@@ -39,24 +40,36 @@ pub enum Step<'a> {
 }
 
 /// The content of the lock: the pid and a newline, "0\n" without one.
-pub(super) fn content_for(pid: PidMode) -> Result<Bytes<16>, LockError> {
+/// With a pid, the holder's identity follows on a line of its own (SPEC
+/// §2.3, docs/holder-identity.md), unless it cannot be read. One copy,
+/// not one in each caller: the C library's size (check-abi).
+#[inline(never)]
+pub(super) fn content_for(pid: PidMode) -> Result<Bytes<WRITE_MAX>, LockError> {
     let mut content = Bytes::new();
-    let pid = match pid {
+    let (pid, own) = match pid {
         PidMode::None => {
             content.push(b"0\n");
             return Ok(content);
         }
-        PidMode::Own => sys::getpid(),
+        PidMode::Own => {
+            let own = sys::getpid();
+            (own, own)
+        }
         PidMode::Parent => {
             let ppid = sys::getppid();
             if ppid == 1 {
                 return Err(LockError::bare(LCode::Orphaned));
             }
-            ppid
+            (ppid, sys::getpid())
         }
     };
     content.push_int(i64::from(pid), 0);
     content.push(b"\n");
+    // Holder identity: only for a lock with a pid, so that the default
+    // path makes no more system calls than before.
+    if let Some(id) = identity::own(own) {
+        identity::write_line(&id, |b| content.push(b));
+    }
     Ok(content)
 }
 

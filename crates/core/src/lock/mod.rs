@@ -8,6 +8,8 @@
 
 mod check;
 mod create;
+pub mod identity;
+mod report;
 mod schedule;
 mod stale;
 mod tmpname;
@@ -19,6 +21,7 @@ pub use check::{
     CONTENT_MAX, Inspection, STALE_AGE, Verdict, id_of, inspect, judge, parse_pid, pid_alive,
 };
 pub use create::{Step, create_with};
+pub use report::{Holder, Report, Why, report, why};
 pub use schedule::{Limit, MAX_SLEEP, SLEEP_STEP, Schedule};
 #[cfg(test)]
 pub(crate) use stale::seam;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use filetime::{FileTime, set_file_times};
 
 use super::*;
+use identity::Origin;
 
 use crate::testutil::{FakeTime, Scratch, cs};
 
@@ -117,10 +118,15 @@ fn creates_lock_with_reference_content() {
         ..opts(0)
     };
     run(&lock2, &o, &mut FakeTime::real(), &mut Recorder::default()).unwrap();
-    assert_eq!(
-        fs::read_to_string(&lock2).unwrap(),
-        format!("{}\n", std::process::id())
-    );
+    // The pid line as the reference writes it, then the holder's identity
+    // (SPEC §2.3).
+    let content = fs::read(&lock2).unwrap();
+    let (pid_line, rest) = content.split_at(content.iter().position(|&b| b == b'\n').unwrap() + 1);
+    assert_eq!(pid_line, format!("{}\n", std::process::id()).as_bytes());
+    let own = identity::own_now().expect("this process's identity");
+    assert_eq!(identity::parse(&content), identity::Recorded::Known(own));
+    assert!(rest.starts_with(b"lockid/1 host=") && rest.ends_with(b"\n"));
+    assert_eq!(rest.iter().filter(|&&b| b == b'\n').count(), 1);
 }
 
 #[test]
@@ -461,4 +467,104 @@ fn a_taken_temporary_name_moves_on_to_another() {
     assert_eq!(names[0], taken.to_str().unwrap());
     assert_ne!(names[1], names[0]);
     fs::remove_file(&taken).unwrap();
+}
+
+/// A lock with `pid` and the identity line `id`, changed `age` seconds
+/// ago (atime now, so that the injected clock dates it).
+fn identity_lock(path: &Path, pid: u32, id: &identity::Identity, age: i64) -> i64 {
+    let mut content = format!("{pid}\n").into_bytes();
+    identity::write_line(id, |b| content.extend_from_slice(b));
+    fs::write(path, content).unwrap();
+    let now = real_now();
+    let mtime = FileTime::from_unix_time(now - age, 0);
+    set_file_times(path, FileTime::from_unix_time(now, 0), mtime).unwrap();
+    now
+}
+
+/// Our identity with one part changed.
+fn other(host: Option<&[u8]>, boot: Option<&[u8]>, pidns: Option<u64>) -> identity::Identity {
+    let me = identity::own_now().expect("this process's identity");
+    identity::Identity {
+        host: host.map_or(me.host, |h| identity::Token::new(h).unwrap()),
+        boot: boot.map_or(me.boot, |b| identity::Token::new(b).unwrap()),
+        pidns: pidns.unwrap_or(me.pidns),
+    }
+}
+
+#[test]
+fn a_pid_from_another_namespace_is_judged_by_age() {
+    let d = Scratch::new();
+    let lock = d.path("ns.lock");
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let me = identity::own_now().unwrap();
+    // Another PID namespace of this boot: the dead pid means nothing here.
+    let foreign = other(None, None, Some(me.pidns + 1));
+    let now = identity_lock(&lock, dead, &foreign, 10);
+    let found = inspect(&cs(&lock), true, &FakeTime::at(now));
+    assert_eq!(found.verdict, Verdict::Valid, "{found:?}");
+    assert_eq!((found.origin, found.alive), (Origin::Foreign, None));
+    assert_eq!(found.host, me.host);
+    // Our own pid, alive here, in another namespace: still only its age.
+    let now = identity_lock(&lock, std::process::id(), &foreign, 301);
+    let found = inspect(&cs(&lock), true, &FakeTime::at(now));
+    assert_eq!(found.verdict, Verdict::Stale, "{found:?}");
+    // Another host: the same.
+    let far = other(Some(b"far-away"), Some(b"another-boot"), None);
+    let now = identity_lock(&lock, dead, &far, 299);
+    assert_eq!(
+        inspect(&cs(&lock), true, &FakeTime::at(now)).verdict,
+        Verdict::Valid
+    );
+    let o = Options {
+        pid: PidMode::Own,
+        ..opts(0)
+    };
+    let err = run(&lock, &o, &mut FakeTime::at(now), &mut Recorder::default());
+    assert_eq!(err, Err(LockError::new(LCode::MaxTrys, Errno::EAGAIN)));
+    let now = identity_lock(&lock, dead, &far, 300);
+    run(&lock, &o, &mut FakeTime::at(now), &mut Recorder::default()).unwrap();
+}
+
+#[test]
+fn a_pid_from_our_namespace_decides_and_an_earlier_boot_is_stale() {
+    let d = Scratch::new();
+    let lock = d.path("boot.lock");
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let me = identity::own_now().unwrap();
+    // Ours, and the pid is dead: stale at once, however young.
+    let now = identity_lock(&lock, dead, &me, 0);
+    let found = inspect(&cs(&lock), true, &FakeTime::at(now));
+    assert_eq!(
+        (found.verdict, found.origin),
+        (Verdict::Stale, Origin::Local)
+    );
+    // Ours and alive: valid however old.
+    let now = identity_lock(&lock, std::process::id(), &me, 100_000);
+    let found = inspect(&cs(&lock), true, &FakeTime::at(now));
+    assert_eq!((found.verdict, found.alive), (Verdict::Valid, Some(true)));
+    // Without L_PID only the age counts, as before.
+    assert_eq!(
+        inspect(&cs(&lock), false, &FakeTime::at(now)).verdict,
+        Verdict::Stale
+    );
+    // Our host name, another boot, changed before this boot: an earlier
+    // boot's lock, stale at once, even with a pid that is alive here.
+    let start = identity::boot_start().unwrap();
+    let earlier = other(None, Some(b"an-earlier-boot"), None);
+    let age = real_now() - start + 10;
+    let now = identity_lock(&lock, std::process::id(), &earlier, age);
+    let found = inspect(&cs(&lock), true, &FakeTime::at(now));
+    assert_eq!(found.verdict, Verdict::Stale, "{found:?}");
+    assert_eq!((found.origin, found.alive), (Origin::EarlierBoot, None));
+    // The same, changed since this boot began: not ours to break early.
+    let now = identity_lock(&lock, std::process::id(), &earlier, 5);
+    let found = inspect(&cs(&lock), true, &FakeTime::at(now));
+    assert_eq!(
+        (found.verdict, found.origin),
+        (Verdict::Valid, Origin::Foreign)
+    );
 }

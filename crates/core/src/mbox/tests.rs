@@ -93,8 +93,10 @@ fn drop_releases() {
     };
     {
         let _held = MboxLock::lock(&cs(&s.mbox()), &o).unwrap();
-        let pid = fs::read_to_string(s.lock()).unwrap();
+        let content = fs::read_to_string(s.lock()).unwrap();
+        let pid = content.split_inclusive('\n').next().unwrap();
         assert_eq!(pid, format!("{}\n", std::process::id()));
+        assert!(content[pid.len()..].starts_with("lockid/1 "), "{content:?}");
     }
     assert!(!s.lock().exists());
     assert!(flock_is_free(&s.mbox()));
