@@ -20,7 +20,7 @@ MANDIR     ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 MAILDIR    ?= /var/mail
 MAILGROUP  ?= mail
-# The setgid helper the library runs for group-mail spools (SPEC §5).
+# The setgid helper the library runs for group-mail spools (docs/c-policy.md §5).
 HELPER     ?= $(BINDIR)/dotlockfile
 CC         ?= cc
 CXX        ?= c++

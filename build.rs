@@ -1,5 +1,5 @@
 //! Links the programs (dotlockfile, dotlock) with libgcc's unwinder
-//! statically, as the Makefile links the shared library (STYLE §6).
+//! statically, as the Makefile links the shared library (docs/layers.md).
 // A build script reports a failure by panicking.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 

@@ -1,5 +1,5 @@
 # dotlockfile, the command-line tool that is also the library's setgid
-# helper for group-mail spools (SPEC §5-6).
+# helper for group-mail spools (docs/c-policy.md §5, docs/dotlockfile.md §6).
 
 DOTLOCKFILE := $(B)/dotlockfile
 ALL_TARGETS += $(DOTLOCKFILE)

@@ -1,4 +1,4 @@
-# The other systems of SPEC §7 on the same core: Mail Avenger's dotlock(1)
+# The other systems of docs/other-systems.md §7 on the same core: Mail Avenger's dotlock(1)
 # and the mailbox-lock extension of the C API (lockfile_mbox.h), and a
 # Qpopper-style POP session (examples/popsession.c) that loses no mail.
 # Their checks are check-mbox* and check-seeds-* in mk/checks.tsv.

@@ -1,7 +1,7 @@
 /*
  * common.h - helpers shared by the C test programs in tests-c/.
  *
- * Every program tests one behaviour of liblockfile (SPEC sections named in
+ * Every program tests one behaviour of liblockfile (docs/ sections named in
  * each file).  Protocol, read by run.sh:
  *	ok <name>		exit 0
  *	FAIL <name>: <what>	exit 1
@@ -371,7 +371,7 @@ tc_check_content(const char *path, const char *want, const char *file,
 
 /*
  * This process's holder identity line, as our library writes it after the
- * pid of an L_PID/L_PPID lock (SPEC §2.3, docs/holder-identity.md):
+ * pid of an L_PID/L_PPID lock (docs/protocol.md §2.3, docs/holder-identity.md):
  * "lockid/1 host=H boot=B pidns=N\n", the host name's bytes that are not
  * printable ASCII, or are a space or '%', written as %XX. Built here
  * from uname, the boot id and /proc/self/ns/pid, independently of the
@@ -676,7 +676,7 @@ status_str(int status)
 
 /*
  * Two lockers started at the same moment, as two breakers of one stale
- * lock are (SPEC §2.7).  tc_race_two() forks two children.  Child i calls
+ * lock are (docs/protocol.md §2.7).  tc_race_two() forks two children.  Child i calls
  * setup(i, arg), which returns the lock it is to take (and may change the
  * child, e.g. its host name), says it is ready, spins until the parent
  * has heard from both, waits delay[i] seconds more, calls
@@ -903,7 +903,7 @@ tc_call_in_child(const char *what, int (*fn)(void *), void *arg,
 }
 
 /*
- * Process conditions (SPEC §4): block until thread `tid` (of this process,
+ * Process conditions (docs/c-policy.md §4): block until thread `tid` (of this process,
  * or a child process's pid) sits in a sleeping system call (nanosleep,
  * clock_nanosleep, poll, ppoll: the wait between two attempts, plain or
  * with LOCKFILE_FAST_WAKE), read from /proc/TID/task/TID/syscall.  The

@@ -1,5 +1,5 @@
 /*
- * The headers declare exactly the API of SPEC §1. The compiler rejects a
+ * The headers declare exactly the API of docs/abi.md §1. The compiler rejects a
  * prototype below that does not match the header's, and a constant with
  * the wrong value breaks an array size. Builds as C89, C99, C11 and C++.
  */

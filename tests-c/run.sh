@@ -17,7 +17,7 @@
 # apply to that library: shown as N/A, not counted as a skip.
 # EXPECTED_FAIL_LIST names tests that are expected to fail, one per line,
 # "# comment" allowed (used to run the suite against the reference
-# library, which lacks the fixes SPEC marks "we fix"): such a test that
+# library, which lacks the fixes docs/fixes.md marks "we fix"): such a test that
 # fails counts as passed (XFAIL), one that passes counts as failed.
 # A name followed by the word "flaky" is a race detector that catches the
 # bug only with some probability: it counts as passed either way (XPASS

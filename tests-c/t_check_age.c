@@ -1,5 +1,5 @@
 /*
- * SPEC §3: without a usable pid, a lock is valid (0) iff it is less than
+ * docs/protocol.md §3: without a usable pid, a lock is valid (0) iff it is less than
  * 300 s old (mtime); an older one is not (-1).  lockfile_check changes
  * nothing.
  */

@@ -1,5 +1,5 @@
 /*
- * SPEC §3: lockfile_check reads at most 15 bytes; content without a
+ * docs/protocol.md §3: lockfile_check reads at most 15 bytes; content without a
  * positive pid (garbage, empty, negative, zero) falls back to the age
  * rule.  Long content must not crash.  Each check runs in a child so that
  * a crash is reported.

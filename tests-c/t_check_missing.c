@@ -1,4 +1,4 @@
-/* SPEC §3: lockfile_check on a lock that does not exist returns -1. */
+/* docs/protocol.md §3: lockfile_check on a lock that does not exist returns -1. */
 #include "common.h"
 
 int

@@ -1,5 +1,5 @@
 /*
- * SPEC §3 (we fix): a lock with mtime and atime both 400 s in the past is
+ * docs/protocol.md §3 (we fix): a lock with mtime and atime both 400 s in the past is
  * not valid: lockfile_check returns -1 at the first call.  The reference
  * uses the atime from before its read as "now" whenever the read moved the
  * atime (relatime does so here, atime older than ctime), and so calls such

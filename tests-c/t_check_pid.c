@@ -1,5 +1,5 @@
 /*
- * SPEC §3: with L_PID or L_PPID and a positive pid in the lock, the pid
+ * docs/protocol.md §3: with L_PID or L_PPID and a positive pid in the lock, the pid
  * decides: a live process (kill(pid, 0) succeeds or fails with EPERM)
  * makes the lock valid whatever its age; a dead one makes it invalid even
  * when fresh.

@@ -1,5 +1,5 @@
 /*
- * SPEC §3: lockfile_check with flags 0 ignores the pid in the lock and
+ * docs/protocol.md §3: lockfile_check with flags 0 ignores the pid in the lock and
  * judges by age only.
  */
 #include "common.h"

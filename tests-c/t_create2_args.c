@@ -1,5 +1,5 @@
 /*
- * SPEC §2.1: lockfile_create2 checks its arguments: args_sz must equal
+ * docs/protocol.md §2.1: lockfile_create2 checks its arguments: args_sz must equal
  * sizeof(struct __lockargs) when args is not NULL, __L_INTERVAL needs
  * args, unknown flags are refused: L_ERROR with errno EINVAL, nothing
  * created.  Valid combinations lock normally.

@@ -1,5 +1,5 @@
 /*
- * SPEC §2.8: with __L_INTERVAL lockfile_create2 sleeps args->interval
+ * docs/protocol.md §2.8: with __L_INTERVAL lockfile_create2 sleeps args->interval
  * seconds between attempts (0 allowed), not the 5, 10, ... schedule.
  */
 #include "common.h"

@@ -1,5 +1,5 @@
 /*
- * SPEC §2.1: lockfile_create accepts only L_PID|L_PPID; any other bit
+ * docs/protocol.md §2.1: lockfile_create accepts only L_PID|L_PPID; any other bit
  * (including __L_INTERVAL, valid only for lockfile_create2) gives L_ERROR
  * with errno EINVAL and creates nothing.
  */

@@ -1,5 +1,5 @@
 /*
- * SPEC §2.3: without L_PID/L_PPID the lock holds "0\n" (SysV readers need
+ * docs/protocol.md §2.3: without L_PID/L_PPID the lock holds "0\n" (SysV readers need
  * the 0); the lock is a plain file with one link (temp file removed).
  */
 #include "common.h"

@@ -1,5 +1,5 @@
 /*
- * SPEC §2.3 (amended 2026-12): with L_PID or L_PPID the pid line is
+ * docs/protocol.md §2.3 (amended 2026-12): with L_PID or L_PPID the pid line is
  * followed by exactly one line, the holder's identity (host name, boot
  * id, PID namespace), so that a reader elsewhere does not trust the pid;
  * without a pid flag the lock is "0\n" as before.  1.17 writes the bare

@@ -1,4 +1,4 @@
-/* SPEC §2.2-3: with L_PID the lock holds getpid() in decimal and "\n". */
+/* docs/protocol.md §2.2-3: with L_PID the lock holds getpid() in decimal and "\n". */
 #include "common.h"
 
 int

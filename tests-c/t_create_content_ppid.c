@@ -1,5 +1,5 @@
 /*
- * SPEC §2.2-3: with L_PPID the lock holds getppid(), and L_PPID wins over
+ * docs/protocol.md §2.2-3: with L_PPID the lock holds getppid(), and L_PPID wins over
  * L_PID.  Runs in a child so that the parent pid is known (this program).
  */
 #include "common.h"

@@ -1,5 +1,5 @@
 /*
- * SPEC §2.6 and §2.9: a valid lock held by someone else, retries 0: one
+ * docs/protocol.md §2.6 and §2.9: a valid lock held by someone else, retries 0: one
  * attempt, no sleep, L_MAXTRYS with errno EAGAIN; the lock is untouched.
  */
 #include "common.h"

@@ -1,5 +1,5 @@
 /*
- * SPEC §3: with L_PID, a lock naming a live process is valid however old
+ * docs/protocol.md §3: with L_PID, a lock naming a live process is valid however old
  * its mtime: retries 0 gives L_MAXTRYS and the lock is left alone.
  */
 #include "common.h"

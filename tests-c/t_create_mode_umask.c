@@ -1,4 +1,4 @@
-/* SPEC §2.5: the lock is created with mode 0644 less the umask. */
+/* docs/protocol.md §2.5: the lock is created with mode 0644 less the umask. */
 #include "common.h"
 
 int

@@ -1,5 +1,5 @@
 /*
- * SPEC §2.4: a lock path whose length plus 32 exceeds PATH_MAX (4096)
+ * docs/protocol.md §2.4: a lock path whose length plus 32 exceeds PATH_MAX (4096)
  * gives L_ERROR with ENAMETOOLONG before anything is created; at exactly
  * 4096 the call goes on (here: L_TMPLOCK, the directory does not exist).
  */

@@ -1,5 +1,5 @@
 /*
- * SPEC §2.6: retries + 1 attempts, none if that is <= 0: negative retries
+ * docs/protocol.md §2.6: retries + 1 attempts, none if that is <= 0: negative retries
  * give L_MAXTRYS (errno EAGAIN) at once, even when nobody holds the lock,
  * and create nothing.
  */

@@ -1,5 +1,5 @@
 /*
- * SPEC §3: a lock whose mtime is 200 s old is still valid: with retries 0
+ * docs/protocol.md §3: a lock whose mtime is 200 s old is still valid: with retries 0
  * lockfile_create returns L_MAXTRYS and leaves the lock untouched (same
  * inode, content and mtime).
  */

@@ -1,5 +1,5 @@
 /*
- * SPEC §2.2: with L_PPID, when the parent pid is 1 (the caller has been
+ * docs/protocol.md §2.2: with L_PPID, when the parent pid is 1 (the caller has been
  * orphaned), L_ORPHANED is returned before anything is created.
  * A grandchild whose parent has exited is reparented to init; if a
  * subreaper adopts it instead, its parent pid is not 1 and the test skips.

@@ -1,5 +1,5 @@
 /*
- * SPEC §3: without L_PID/L_PPID the pid in a lock is ignored and only the
+ * docs/protocol.md §3: without L_PID/L_PPID the pid in a lock is ignored and only the
  * age counts: a fresh lock of a dead pid is valid (L_MAXTRYS), an old
  * lock of a live pid is stale (taken).
  */

@@ -1,5 +1,5 @@
 /*
- * SPEC §2.4: a lock name without a directory part puts the temporary file
+ * docs/protocol.md §2.4: a lock name without a directory part puts the temporary file
  * in the current directory, and it is removed.
  */
 #include "common.h"

@@ -1,5 +1,5 @@
 /*
- * SPEC §2.7 (we fix): when a stale lock cannot be removed, lockfile_create
+ * docs/protocol.md §2.7 (we fix): when a stale lock cannot be removed, lockfile_create
  * returns L_RMSTALE and leaves no temporary file behind (the reference
  * leaks it).  Set up as root: a sticky world-writable directory holding a
  * stale lock owned by root; uid 65534 may create its temporary file there

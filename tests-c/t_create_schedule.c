@@ -1,5 +1,5 @@
 /*
- * SPEC §2.8: the real sleep schedule.  A valid lock held by someone else,
+ * docs/protocol.md §2.8: the real sleep schedule.  A valid lock held by someone else,
  * lockfile_create(lock, 2, 0): three attempts with 5 s and then 10 s of
  * sleep between them, then L_MAXTRYS with errno EAGAIN after 15 s.
  * The only test that sleeps for real.  A sleep is never shorter than asked,

@@ -1,5 +1,5 @@
 /*
- * SPEC §2.7 and §3: a lock whose mtime is more than 300 s in the past is
+ * docs/protocol.md §2.7 and §3: a lock whose mtime is more than 300 s in the past is
  * stale: it is removed and taken at once, without sleeping, even with
  * retries 0 (one more attempt is granted).
  */

@@ -1,5 +1,5 @@
 /*
- * SPEC §3 (we fix): a lock with both mtime and atime 400 s in the past is
+ * docs/protocol.md §3 (we fix): a lock with both mtime and atime 400 s in the past is
  * stale and is taken at once.  The reference takes "now" from the atime
  * before its read, so the first look at such a lock calls it valid.
  */

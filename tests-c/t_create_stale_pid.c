@@ -1,5 +1,5 @@
 /*
- * SPEC §2.7 and §3: with L_PID, a lock naming a process that no longer
+ * docs/protocol.md §2.7 and §3: with L_PID, a lock naming a process that no longer
  * exists is stale even if it is fresh: it is removed and taken at once.
  */
 #include "common.h"

@@ -1,5 +1,5 @@
 /*
- * SPEC §2.7 (we fix): two processes that find the same stale lock at the
+ * docs/protocol.md §2.7 (we fix): two processes that find the same stale lock at the
  * same moment must not remove each other's new lock.  Each round: a stale
  * lock (mtime 1000 s old), two children released at once call
  * lockfile_create(lock, 0, 0), the second one 0 to 20 microseconds later

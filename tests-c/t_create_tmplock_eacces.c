@@ -1,5 +1,5 @@
 /*
- * SPEC §2.5: the temporary file cannot be created in a directory we may
+ * docs/protocol.md §2.5: the temporary file cannot be created in a directory we may
  * not write: L_TMPLOCK with open's errno EACCES.  The name does not end in
  * ".lock" (see t_create_tmplock_eacces_mailname).  Runs as uid 65534 when
  * root.

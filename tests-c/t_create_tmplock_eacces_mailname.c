@@ -1,5 +1,5 @@
 /*
- * SPEC §4 (we fix): L_TMPLOCK keeps open's errno EACCES also for a lock
+ * docs/c-policy.md §4 (we fix): L_TMPLOCK keeps open's errno EACCES also for a lock
  * named "*.lock" (a candidate mail lock whose mailbox does not exist).
  * The reference reports ENOENT there: its mail-lock test overwrites errno.
  * Runs as uid 65534 when root.

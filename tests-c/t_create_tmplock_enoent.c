@@ -1,5 +1,5 @@
 /*
- * SPEC §2.5: the temporary file cannot be created because the directory
+ * docs/protocol.md §2.5: the temporary file cannot be created because the directory
  * does not exist: L_TMPLOCK with open's errno ENOENT.
  */
 #include "common.h"

@@ -1,5 +1,5 @@
 /*
- * SPEC §2.5: a path component of the lock is a regular file: L_TMPLOCK
+ * docs/protocol.md §2.5: a path component of the lock is a regular file: L_TMPLOCK
  * with open's errno ENOTDIR.
  */
 #include "common.h"

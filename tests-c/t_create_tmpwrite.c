@@ -1,5 +1,5 @@
 /*
- * SPEC §2.5: when the pid cannot be written to the temporary file,
+ * docs/protocol.md §2.5: when the pid cannot be written to the temporary file,
  * lockfile_create returns L_TMPWRITE with write's errno and removes the
  * temporary file.  A file size limit of 0 makes write fail with EFBIG.
  */

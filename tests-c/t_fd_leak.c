@@ -1,5 +1,5 @@
 /*
- * SPEC §2 and §4: no call leaves a file descriptor open, on any path
+ * docs/protocol.md §2 and docs/c-policy.md §4: no call leaves a file descriptor open, on any path
  * (success, held, stale, each error).  Counts /proc/self/fd before and
  * after three rounds of every kind of call.
  */

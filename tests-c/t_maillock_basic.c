@@ -1,5 +1,5 @@
 /*
- * SPEC §4: with $MAIL = DIR/NAME, maillock(NAME, 0) creates $MAIL.lock
+ * docs/c-policy.md §4: with $MAIL = DIR/NAME, maillock(NAME, 0) creates $MAIL.lock
  * holding "0\n"; while it is held maillock returns 0 at once (for any
  * name) and creates nothing; touchlock sets its mtime to now; mailunlock
  * removes it; a second mailunlock is a no-op.

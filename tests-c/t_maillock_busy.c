@@ -1,5 +1,5 @@
 /*
- * SPEC §4: maillock on a mail lock held by someone else, retries 0:
+ * docs/c-policy.md §4: maillock on a mail lock held by someone else, retries 0:
  * L_MAXTRYS (errno EAGAIN), the lock is left alone, and mailunlock does
  * not remove it (we do not hold it).  Once it is released maillock works.
  */

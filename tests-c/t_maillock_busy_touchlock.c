@@ -1,5 +1,5 @@
 /*
- * SPEC §4: touchlock is a no-op when no mail lock is held, also after a
+ * docs/c-policy.md §4: touchlock is a no-op when no mail lock is held, also after a
  * failed maillock: it must not touch the other process's lock.  (The
  * reference remembers the path of the failed attempt and touches it.)
  */

@@ -1,5 +1,5 @@
 /*
- * SPEC §4 "Process conditions": the child of a threaded program calls
+ * docs/c-policy.md §4 "Process conditions": the child of a threaded program calls
  * touchlock() and mailunlock() and finishes.
  *
  * 1. One thread waits in maillock() for a busy lock; another forks; the

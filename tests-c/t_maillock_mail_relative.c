@@ -1,5 +1,5 @@
 /*
- * SPEC §4: $MAIL without a slash is its own last component: maillock of
+ * docs/c-policy.md §4: $MAIL without a slash is its own last component: maillock of
  * that name locks "$MAIL.lock" relative to the current directory.
  */
 #include "common.h"

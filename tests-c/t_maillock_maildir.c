@@ -1,5 +1,5 @@
 /*
- * SPEC §4: when $MAIL is unset, or its last component differs from the
+ * docs/c-policy.md §4: when $MAIL is unset, or its last component differs from the
  * name, maillock locks MAILDIR + name + ".lock".  Success or L_TMPLOCK
  * (MAILDIR missing or not writable) are both fine here; nothing may be
  * created beside $MAIL, and the test removes what it created in MAILDIR.

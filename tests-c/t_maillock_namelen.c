@@ -1,5 +1,5 @@
 /*
- * SPEC §4: maillock with a name too long for PATH_MAX returns L_NAMELEN
+ * docs/c-policy.md §4: maillock with a name too long for PATH_MAX returns L_NAMELEN
  * with errno ENAMETOOLONG, whether the path comes from MAILDIR (name
  * alone too long) or from $MAIL (its last component is the name).
  */

@@ -1,5 +1,5 @@
 /*
- * SPEC §4 "Process conditions": a signal handler that runs while
+ * docs/c-policy.md §4 "Process conditions": a signal handler that runs while
  * maillock() waits for a busy lock calls mailunlock(), touchlock(),
  * lockfile_touch() and lockfile_remove().  The handler runs to its end
  * (with a mutex held across the wait it hung for ever); mailunlock() and

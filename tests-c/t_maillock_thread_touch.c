@@ -1,5 +1,5 @@
 /*
- * SPEC §4 "Process conditions": while one thread waits in maillock() for
+ * docs/c-policy.md §4 "Process conditions": while one thread waits in maillock() for
  * a busy lock, touchlock() and mailunlock() from another thread return at
  * once (before that wait ends) and act on nothing: no mail lock is held
  * yet, and the busy lock is not ours to touch or remove.  With a mutex held

@@ -1,5 +1,5 @@
 /*
- * SPEC §4 "Process conditions": 1000 rounds of maillock(), touchlock()
+ * docs/c-policy.md §4 "Process conditions": 1000 rounds of maillock(), touchlock()
  * and mailunlock() while a 1 ms interval timer's handler calls touchlock()
  * and lockfile_touch(), and the main loop allocates and frees memory all
  * the time.  It must finish (a handler blocking on a lock that the

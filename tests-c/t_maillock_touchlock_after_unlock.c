@@ -1,5 +1,5 @@
 /*
- * SPEC §4 (we fix): after mailunlock, touchlock is a no-op.  The
+ * docs/c-policy.md §4 (we fix): after mailunlock, touchlock is a no-op.  The
  * reference frees the remembered path in mailunlock and touchlock then
  * reads the freed memory.  To make that visible without a memory checker,
  * the test allocates a block of the same size right after mailunlock and

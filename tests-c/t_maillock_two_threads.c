@@ -1,5 +1,5 @@
 /*
- * SPEC §4: two threads that call maillock() at once end with one mail
+ * docs/c-policy.md §4: two threads that call maillock() at once end with one mail
  * lock, which the process remembers (mailunlock() removes it); nothing is
  * left behind.  One thread gets the lock; the other returns 0 (it found
  * the lock held by the process) or L_MAXTRYS (it contended for the file

@@ -1,5 +1,5 @@
 /*
- * SPEC §4: mailunlock and touchlock without any mail lock taken are no-ops
+ * docs/c-policy.md §4: mailunlock and touchlock without any mail lock taken are no-ops
  * (run in a child: a crash is a failure).
  */
 #include "common.h"

@@ -1,5 +1,5 @@
 /*
- * SPEC §8 (we fix): lockfile_create(NULL, ...) and lockfile_create2(NULL,
+ * docs/decisions.md §8 (we fix): lockfile_create(NULL, ...) and lockfile_create2(NULL,
  * ...) return L_ERROR with errno EINVAL.  The reference crashes.  Each
  * call runs in a child, so a crash is reported as a failure.
  */

@@ -1,5 +1,5 @@
 /*
- * SPEC §8 (we fix): maillock(NULL, ...) returns L_ERROR with errno EINVAL
+ * docs/decisions.md §8 (we fix): maillock(NULL, ...) returns L_ERROR with errno EINVAL
  * and takes no lock (touchlock/mailunlock stay no-ops).  The reference
  * crashes.  Runs in a child, so a crash is reported as a failure.
  */

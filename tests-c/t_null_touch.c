@@ -1,5 +1,5 @@
 /*
- * SPEC §8 (we fix): lockfile_touch(NULL) returns -1 with errno EINVAL.
+ * docs/decisions.md §8 (we fix): lockfile_touch(NULL) returns -1 with errno EINVAL.
  * The reference passes NULL on to the system call (EFAULT).  Runs in a
  * child, so a crash is reported as a failure.
  */

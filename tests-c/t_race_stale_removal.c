@@ -1,5 +1,5 @@
 /*
- * SPEC §2.7 (we fix): a lock that vanishes while a waiter looks at it is
+ * docs/protocol.md §2.7 (we fix): a lock that vanishes while a waiter looks at it is
  * not stale, and a waiter never removes a lock that it did not judge
  * stale.  3 processes x 2000 rounds: take the lock (interval 0), read a
  * counter file, increment it, write it back, remove the lock.  The counter

@@ -1,5 +1,5 @@
 /*
- * SPEC §8: locking is safe between threads of one process.  8 threads
+ * docs/decisions.md §8: locking is safe between threads of one process.  8 threads
  * take and release one lock in turn; at most one holds it at any time,
  * and no call fails with L_TMPLOCK (temporary names are unique per thread:
  * the 5-digit number is the thread id).  Uses lockfile_create2 with

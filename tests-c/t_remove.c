@@ -1,5 +1,5 @@
 /*
- * SPEC §4: lockfile_remove unlinks the lock (0); a missing lock is success
+ * docs/c-policy.md §4: lockfile_remove unlinks the lock (0); a missing lock is success
  * too (0); another failure is -1 with unlink's errno (a directory here).
  */
 #include "common.h"

@@ -1,5 +1,5 @@
 /*
- * SPEC §4: lockfile_remove on a lock in a directory we may not write
+ * docs/c-policy.md §4: lockfile_remove on a lock in a directory we may not write
  * returns -1 with errno EACCES.  The name does not end in ".lock", so the
  * mail-lock path of the library is not involved (see
  * t_remove_eacces_mailname).  Runs the removal as uid 65534 when root.

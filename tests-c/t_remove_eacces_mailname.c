@@ -1,5 +1,5 @@
 /*
- * SPEC §4 (we fix): lockfile_remove on a lock named "*.lock" in a
+ * docs/c-policy.md §4 (we fix): lockfile_remove on a lock named "*.lock" in a
  * directory we may not write returns -1 with errno EACCES.  The reference
  * returns 0 (errno ENOENT) because its mail-lock test overwrites errno
  * (the mailbox beside the lock does not exist).  Runs as uid 65534.

@@ -1,5 +1,5 @@
 /*
- * SPEC §4: lockfile_touch sets the lock's atime and mtime to now (0); on a
+ * docs/c-policy.md §4: lockfile_touch sets the lock's atime and mtime to now (0); on a
  * missing lock it returns -1 with errno ENOENT.
  */
 #include "common.h"

@@ -1,4 +1,4 @@
-//! The `dotlock` program (SPEC §7, man page dotlock(1)), run as a user
+//! The `dotlock` program (docs/other-systems.md §7, man page dotlock(1)), run as a user
 //! runs it; the locks it holds are probed from this process.
 // Test code: the rules against panics are for the libraries and programs.
 #![allow(

@@ -1,6 +1,6 @@
 //! lockfile_check and the core's inspect over fuzzed lock contents, flags
 //! and times. The pid parser must read the content exactly as C's atoi()
-//! reads the first 15 bytes; the verdict must follow SPEC §3: a live
+//! reads the first 15 bytes; the verdict must follow docs/protocol.md §3: a live
 //! positive pid (with L_PID/L_PPID) is valid, a dead one stale, otherwise
 //! valid for 300 s after the mtime. lockfile_touch and lockfile_remove
 //! then work on the same file.

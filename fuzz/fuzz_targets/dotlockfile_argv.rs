@@ -5,7 +5,7 @@
 //! includes its source and stands in for the program's output type with
 //! one that only counts messages. Whatever the arguments: no panic, no
 //! hang; an accepted command line names a lock file, asks for at most
-//! one action and keeps retries and interval in range (SPEC §6); a refused
+//! one action and keeps retries and interval in range (docs/dotlockfile.md §6); a refused
 //! one exits 1 or with L_NAMELEN.
 #![no_main]
 

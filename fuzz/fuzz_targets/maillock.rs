@@ -1,5 +1,5 @@
 //! maillock / mailunlock / touchlock over fuzzed user names, `$MAIL`
-//! values, retries and call sequences, against a model of SPEC §4: the
+//! values, retries and call sequences, against a model of docs/c-policy.md §4: the
 //! lock is MAILDIR/name.lock, or $MAIL.lock when the last component of
 //! $MAIL is the name; too long → L_NAMELEN; a second maillock while one
 //! is held does nothing; mailunlock removes exactly the lock taken;

@@ -1,5 +1,5 @@
 /*
- * mail_fallback.c - SPEC §5: an unprivileged program locks and unlocks its
+ * mail_fallback.c - docs/c-policy.md §5: an unprivileged program locks and unlocks its
  * own mailbox in a spool that only group mail may write (root:mail 2775),
  * through the setgid helper.  Run by tests-sys/cli/run.sh as the test user.
  *
@@ -12,7 +12,7 @@
  *   (we fix: with RETRIES < 0, no attempt is made, as outside the spool;
  *   the reference runs the helper with "-r -1", which means for ever).
  * usage: mail_fallback SPOOL USER OTHER sigchld MODE
- *   SPEC §5: the helper's status reaches the library whatever the caller
+ *   docs/c-policy.md §5: the helper's status reaches the library whatever the caller
  *   does with SIGCHLD.  MODE: dfl, ign (SIG_IGN), nocldwait (SA_NOCLDWAIT),
  *   handler (a handler that reaps every child with waitpid(-1)), thread
  *   (another thread that reaps every child).  Lock free: L_SUCCESS and the
@@ -54,7 +54,7 @@ exists(const char *path)
 
 /*
  * The lock's first line is want in decimal; after it comes nothing, or
- * (from our library, with a pid) one holder identity line (SPEC §2.3).
+ * (from our library, with a pid) one holder identity line (docs/protocol.md §2.3).
  */
 static int
 content_is(const char *path, long want)
@@ -129,7 +129,7 @@ same_signals(const struct signal_state *a, const struct signal_state *b)
 }
 
 /* One call through the helper: the code, errno, and whether the lock is
- * on disk must agree (SPEC §5). */
+ * on disk must agree (docs/c-policy.md §5). */
 static void
 expect(const char *mode, const char *what, int rc, int e, int want,
     int want_errno, const char *lock, int want_lock)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Table-driven tests of dotlockfile (SPEC §5-6): every row runs against our
+# Table-driven tests of dotlockfile (docs/c-policy.md §5, docs/dotlockfile.md §6): every row runs against our
 # dotlockfile and against Debian's reference with the same expectation,
 # except rows marked "ours" (our extension -v, and fixes) or "ref".
 #
@@ -295,7 +295,7 @@ t stale-replaced         root both  0 'echo 0 >t.lock; touch -m -d "6 min ago" t
 t stale-old-atime        root ours  0 'echo 0 >t.lock; touch -d "6 min ago" t.lock' '$DL -r 0 t.lock'                       'test $(( $(date +%s) - $(stat -c %Y t.lock) )) -lt 60 && no_tmp'
 t stale-old-atime        root ref   4 'echo 0 >t.lock; touch -d "6 min ago" t.lock' '$DL -r 0 t.lock'                       ''
 t pid-of-caller          root both  0 ''                     '$DL -p t.lock && [ "$(head -n 1 t.lock)" = $$ ]'              ''
-# SPEC §2.3 (2026-12): ours writes the holder's identity after the pid;
+# docs/protocol.md §2.3 (2026-12): ours writes the holder's identity after the pid;
 # the reference writes the bare pid.
 t pid-then-identity      root ours  0 ''                     '$DL -p t.lock && [ $(wc -l <t.lock) = 2 ] && sed -n 2p t.lock | grep -q "^lockid/1 host=$(uname -n) boot=[0-9a-f-]* pidns=[0-9]*$"' ''
 t pid-then-identity      root ref   0 ''                     '$DL -p t.lock && [ "$(cat t.lock)" = $$ ]'                    ''
@@ -412,7 +412,7 @@ t library-busy           user both  4 'echo 0 >$S/$U.lock'   '$FB $S $U $O 0'   
 # we fix: no attempt with retries < 0, as outside the spool.
 t library-retries-neg    user ours  4 ''                     '$FB $S $U $O -1'                                              '[ ! -e $S/$U.lock ] && no_tmp $S'
 t library-retries-neg    user ref   0 ''                     '$FB $S $U $O -1'                                              '[ -f $S/$U.lock ]'
-# SPEC §5: the helper's status whatever the caller does with SIGCHLD;
+# docs/c-policy.md §5: the helper's status whatever the caller does with SIGCHLD;
 # busy is L_MAXTRYS/EAGAIN (mail_fallback.c, "sigchld MODE").
 for mode in dfl ign nocldwait handler thread; do
 t library-sigchld-$mode  user ours  0 ''                     "timeout 120 \$FB \$S \$U \$O sigchld $mode"                               '! grep -q FAIL $OUT && no_tmp $S && [ ! -e $S/$U.lock ]'

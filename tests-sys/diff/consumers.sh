@@ -90,7 +90,7 @@ t_pass "binding: lockfile-progs and inc use the reference, ours by" \
 	"LD_LIBRARY_PATH, ours by LD_PRELOAD"
 
 # This machine's holder identity line, as our library writes it after a
-# pid (SPEC §2.3, docs/holder-identity.md), for a host name that needs no
+# pid (docs/protocol.md §2.3, docs/holder-identity.md), for a host name that needs no
 # escaping.
 own_id="lockid/1 host=$(uname -n) boot=$(</proc/sys/kernel/random/boot_id)"
 own_id+=" pidns=$(stat -L -c %i /proc/self/ns/pid)"
@@ -136,7 +136,7 @@ transcript() {
 	step "$b/lockfile-create" --use-pid --retry 0 f
 	step "$b/lockfile-remove" f
 	# Old by mtime only: with an old atime too the reference judges by
-	# that atime (SPEC §3, we fix; tests-sys/diff/scenarios.c shows it).
+	# that atime (docs/protocol.md §3, we fix; tests-sys/diff/scenarios.c shows it).
 	echo 0 >"$d/f.lock"
 	touch -m -d '10 minutes ago' "$d/f.lock"
 	step "$b/lockfile-check" f

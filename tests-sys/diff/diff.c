@@ -15,7 +15,7 @@
  *	runner	describes the lock (type, mode, content) and every file left
  *		in the scratch directory, and sends it all to the driver.
  * The driver compares the two reports field by field, and checks both
- * against the scenario's expected result.  Where SPEC says "we fix", the
+ * against the scenario's expected result.  Where docs/fixes.md says "we fix", the
  * table gives the reference's result separately, so the difference is
  * asserted, not ignored.  The reference's shared object lacks
  * lockfile_create2 (its static archive has it); REF-CREATE2.so is that
@@ -221,7 +221,7 @@ append_esc(char *buf, size_t n, const char *s, size_t len)
 
 /*
  * This process's holder identity line, as our library writes it after
- * the pid of an L_PID/L_PPID lock (SPEC §2.3, docs/holder-identity.md):
+ * the pid of an L_PID/L_PPID lock (docs/protocol.md §2.3, docs/holder-identity.md):
  * "lockid/1 host=H boot=B pidns=N\n", the host name with every byte
  * that is not printable ASCII, a space or '%' written as %XX.  Built here
  * independently of the library, so that the format itself is checked.
@@ -325,7 +325,7 @@ describe_lock(const char *path, pid_t pid, pid_t ppid, pid_t holder,
 
 /*
  * The lock the reference leaves where ours leaves `lock`: the same, less
- * the holder identity (SPEC §2.3, amended 2026-12: 1.17 writes the bare
+ * the holder identity (docs/protocol.md §2.3, amended 2026-12: 1.17 writes the bare
  * pid), i.e. without "$ID".
  */
 static const char *

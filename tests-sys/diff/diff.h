@@ -64,7 +64,7 @@ struct ctx {
 #define S_NOLOCK	0x04	/* lock path is not a file to describe */
 
 /*
- * The reference's result where SPEC says "we fix" (or decides where the
+ * The reference's result where docs/fixes.md says "we fix" (or decides where the
  * reference crashes): rc/errno, and the observations allowed to differ.
  */
 #define D_TREE		0x01	/* leftover files differ */

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Locks across "hosts" (issue #21, SPEC §3, docs/holder-identity.md): PID
+# Locks across "hosts" (issue #21, docs/protocol.md §3, docs/holder-identity.md): PID
 # and UTS namespaces on one local file system stand in for two hosts or
 # two containers sharing a spool. Host A takes box.lock with
 # `dotlockfile -p` and holds it; host B runs `dotlockfile -p -r 1
 # box.lock`. Every check runs with our dotlockfile and with Debian's 1.17;
-# those SPEC marks "we fix" must fail on 1.17 (or the claim is stale) and
+# those docs/fixes.md marks "we fix" must fail on 1.17 (or the claim is stale) and
 # pass on ours, every time.
 #
 #   hosts.sh OUR_DOTLOCKFILE REF_DOTLOCKFILE|none [RUNS]
@@ -94,7 +94,7 @@ first_line() { head -n 1 "$1" 2>/dev/null; }
 
 # ---------------------------------------------------------------- checks
 # Each takes DL from the environment and returns 0 if the behaviour of
-# SPEC §3 (2026-12) showed.
+# docs/protocol.md §3 (2026-12) showed.
 
 # A live holder on another host is never broken: B exits 4 (L_MAXTRYS)
 # and A's lock is untouched, RUNS times out of RUNS; after A releases, B
@@ -204,7 +204,7 @@ unlock_plain_removes() {
 
 # run_check NAME WHICH: run check NAME with our dotlockfile and 1.17's.
 # WHICH: "both" (both must pass) or "fix" (ours must pass, 1.17 must
-# fail: SPEC "we fix").
+# fail: docs/ "we fix").
 run_check() {
 	local name=$1 which=$2 out rc
 	[[ -z ${HOSTS_CHECKS:-} || " $HOSTS_CHECKS " == *" $name "* ]] || return 0
@@ -219,7 +219,7 @@ run_check() {
 	if [[ $which == both ]]; then
 		t_check "$name-ref" "$rc" "$out"
 	elif [[ $rc != 0 ]]; then
-		t_pass "$name-ref (fails on 1.17, as SPEC says: we fix)"
+		t_pass "$name-ref (fails on 1.17, as docs/fixes.md says: we fix)"
 	else
 		t_fail "$name-ref" "1.17 passes a 'we fix' check: the claim is stale"
 	fi

@@ -16,7 +16,7 @@
 #
 # In the counting run the reference's processes poll every 5 ms instead
 # of spinning: a reference waiter that finds the lock gone between its
-# lstat() and its check removes whatever lock is there by then (SPEC §2.7,
+# lstat() and its check removes whatever lock is there by then (docs/protocol.md §2.7,
 # fixed in ours), and with several busy spinners that breaks exclusion in
 # about one run in four.  Polling keeps them in the race at a rate where
 # that bug does not decide the result; ours spin.

@@ -4,7 +4,7 @@
  * Each scenario prepares files in its scratch directory (setup, as root),
  * then makes its calls (call, as root or as the unprivileged user) and
  * returns the last return code with errno intact.  rc/err/lock say what
- * SPEC requires; .ref gives the reference's result where SPEC says "we
+ * docs/ requires; .ref gives the reference's result where docs/fixes.md says "we
  * fix" or decides a case the reference crashes on.
  */
 #ifndef _GNU_SOURCE
@@ -250,7 +250,7 @@ path_of_length(struct ctx *c, size_t len)
 static void
 path_at_limit(struct ctx *c)
 {
-	/* SPEC §2.4: room for the 32 characters of a temporary name. */
+	/* docs/protocol.md §2.4: room for the 32 characters of a temporary name. */
 	path_of_length(c, PATH_MAX - 32);
 }
 
@@ -691,7 +691,7 @@ mailunlock_unheld(struct ctx *c)
 /* ----------------------------------------------------------- adjust */
 
 /*
- * SPEC §3 "we fix": the reference takes its "now" from the atime before
+ * docs/protocol.md §3 "we fix": the reference takes its "now" from the atime before
  * the read.  That shows only where a read updates the atime.
  */
 static void
@@ -739,7 +739,7 @@ struct scenario scenarios[] = {
 	  NULL, create_minus1, L_MAXTRYS, EAGAIN, "missing", 0, { 0 }, NULL },
 	{ "create_retries_minus5", "negative retries with L_PID",
 	  NULL, create_minus5, L_MAXTRYS, EAGAIN, "missing", 0, { 0 }, NULL },
-	{ "create_null", "NULL path (SPEC §8; the reference crashes)",
+	{ "create_null", "NULL path (docs/decisions.md §8; the reference crashes)",
 	  NULL, create_null, L_ERROR, EINVAL, "-", S_NOLOCK,
 	  { 1, CRASH, ANY, 0, NULL }, NULL },
 

@@ -1,5 +1,5 @@
 /*
- * nfs - locking through two NFS clients of one export (SPEC §2.6, §2.7).
+ * nfs - locking through two NFS clients of one export (docs/protocol.md §2.6, §2.7).
  *
  *	nfs basic MODE EXPORT A B	one client locks, the other finds it
  *					busy, takes it after the release
@@ -23,7 +23,7 @@
  * never taken by the other client, and of two breakers of one stale lock
  * exactly one wins and keeps its lock.
  *
- * Two breakers take turns by an exclusive flock on the stale file (SPEC
+ * Two breakers take turns by an exclusive flock on the stale file (docs/protocol.md
  * §2.7). A FUSE mount keeps flock in the local kernel, per mount, and
  * fuse-nfs has no NLM: two clients' breakers are not kept apart there,
  * as they are through a kernel NFS client. So "stale" (two breakers of

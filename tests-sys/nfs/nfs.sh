@@ -35,7 +35,7 @@
 # local kernel for that mount alone (the server never hears of it), and
 # there is no NLM, so fcntl() locks do not reach the other mount either.
 # The library's guard for two breakers of one stale lock (an exclusive
-# flock on the stale file, SPEC §2.7) therefore keeps apart the breakers
+# flock on the stale file, docs/protocol.md §2.7) therefore keeps apart the breakers
 # of one client only. A probe shows it (flock through one mount, then
 # through the other), and "stale2", one breaker per client, is run for
 # information: it shows what the remaining check (the name is still the
@@ -538,7 +538,7 @@ run_mode() {
 			-H client-a,client-b "$a/$d,$b/$d" 4 "$rounds"
 	done
 	# Debian's 1.17, for information: it may lose mutual exclusion
-	# (SPEC §2.7), which is not a failure of ours.
+	# (docs/protocol.md §2.7), which is not a failure of ours.
 	d=$mode-reference
 	local rc=0
 	info "$mode" "$d" "${NFS_REF_TIMEOUT:-60}" "$ref/contend" \

@@ -1,5 +1,5 @@
 /*
- * contend - mutual exclusion without back-off (SPEC §2.7).
+ * contend - mutual exclusion without back-off (docs/protocol.md §2.7).
  *
  *	contend [-D DOTLOCKFILE] [-H HOST,...] DIR[,DIR...] PROCS ROUNDS
  *

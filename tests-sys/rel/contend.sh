@@ -3,7 +3,7 @@
 # processes x ROUNDS lock cycles spinning on one lock (see contend.c),
 # through lockfile_create2 or, given its path, through dotlockfile.
 # "reference": PROG is built against the reference library; its failures
-# are counted and shown, not failed on (SPEC §2.7: it loses mutual
+# are counted and shown, not failed on (docs/protocol.md §2.7: it loses mutual
 # exclusion in some runs). $VALGRIND, if set, runs each program.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"

@@ -1,5 +1,5 @@
 /*
- * crash - mutual exclusion while holders and waiters are killed (SPEC
+ * crash - mutual exclusion while holders and waiters are killed (docs/protocol.md
  * §2.6, §2.7).
  *
  *	crash pid DIR [CYCLES]	workers lock with L_PID: the lock of a killed

@@ -1,6 +1,6 @@
 /*
  * faults - lockfile_create and friends under file-system and resource
- * faults (SPEC §2.5-§2.7, §4).  Each case gives the documented L_* code
+ * faults (docs/protocol.md §2.5-§2.7, docs/c-policy.md §4).  Each case gives the documented L_* code
  * and errno, leaves no temporary file and never removes a valid lock.
  *
  *	faults enospc-data DIR		DIR on a small tmpfs (filled here)

@@ -1,6 +1,6 @@
 /*
  * netfs - locking on shared network file systems and on file systems
- * without hard links (SPEC §2.6, §8).
+ * without hard links (docs/protocol.md §2.6, docs/decisions.md §8).
  *
  *	netfs links A B		A and B: one sshfs share mounted twice. SFTP
  *				carries no inode numbers, so the two names of

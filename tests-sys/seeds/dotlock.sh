@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # dotlock(1) as users run it: --status as root and as an unprivileged
-# user on their own mailbox, and the rules that take real time (SPEC §7):
+# user on their own mailbox, and the rules that take real time (docs/other-systems.md §7):
 # a quiet foreign dot-lock broken after about 30 s under flock, not
 # without flock (-L) and not while the mailbox changes; our own dot-lock
 # refreshed every 15 s while the command runs. The same rules are proven

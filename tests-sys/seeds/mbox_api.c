@@ -1,6 +1,6 @@
 /*
  * mbox_api.c - the C extension of lockfile_mbox.h: flock, dot-lock and
- * fcntl on a mailbox in one call, released in reverse order (SPEC §7).
+ * fcntl on a mailbox in one call, released in reverse order (docs/other-systems.md §7).
  */
 #include "common.h"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Qpopper-style session of examples/popsession.c (SPEC §7), in its
+# The Qpopper-style session of examples/popsession.c (docs/other-systems.md §7), in its
 # default and server modes, and its -R recovery. Every interleaving is
 # built: a session stops itself at a named point (-S), the test acts, and
 # lets it go on (SIGCONT) or kills it (SIGKILL).

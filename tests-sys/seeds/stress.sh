@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# No mail lost (SPEC §7): Qpopper-style sessions (examples/popsession.c,
+# No mail lost (docs/other-systems.md §7): Qpopper-style sessions (examples/popsession.c,
 # two loops for the same user, retrieving and deleting some messages
 # each time) run while delivery agents append uniquely numbered messages
 # under the same dot-lock, through our dotlock, our dotlockfile and

@@ -1,4 +1,4 @@
-//! An extension of the C API (SPEC §1 allows documented extensions; SPEC
+//! An extension of the C API (docs/abi.md §1 allows documented extensions; docs/other-systems.md
 //! §7): lock a mailbox the way Mail Avenger's `dotlock` does, with flock,
 //! the dot-lock and optionally an fcntl lock in one call, and release them
 //! in reverse order. Declared in `lockfile_mbox.h`; the eight liblockfile

@@ -109,7 +109,7 @@ fn codes_errno_and_content() {
     let l = Some(&lock);
     assert_eq!(create(l, 0, L_PID), L_SUCCESS);
     // The pid line as 1.17 writes it, then exactly this process's
-    // identity (SPEC §2.3).
+    // identity (docs/protocol.md §2.3).
     let content = fs::read(path(&lock)).unwrap();
     let mut want = format!("{}\n", std::process::id()).into_bytes();
     let own = lockfile_core::lock::identity::own_now().expect("this process's identity");

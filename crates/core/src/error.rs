@@ -6,7 +6,7 @@ use core::fmt;
 
 pub use crate::sys::Errno;
 
-/// The result codes of `lockfile_create()`; the values are ABI (SPEC §1).
+/// The result codes of `lockfile_create()`; the values are ABI (docs/abi.md §1).
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LCode {

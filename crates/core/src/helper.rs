@@ -1,4 +1,4 @@
-//! Group-mail spools: the mail-lock test and the setgid helper (SPEC §5).
+//! Group-mail spools: the mail-lock test and the setgid helper (docs/c-policy.md §5).
 //!
 //! When the spool may be written only by group `mail`, an ordinary program
 //! cannot create `/var/mail/USER.lock` itself. [`create`] and [`remove`]
@@ -12,7 +12,7 @@
 //! core, cannot run itself.
 //!
 //! Everything here is async-signal-safe and safe in the child of a
-//! threaded program (SPEC §4): paths are built on the stack and the helper
+//! threaded program (docs/c-policy.md §4): paths are built on the stack and the helper
 //! is started by [`sys::run_program`], which allocates nothing and gets the
 //! helper's status whatever the caller does with SIGCHLD.
 //!
@@ -79,7 +79,7 @@ pub fn is_mail_lock(lock: &[u8], group: u32, uid: u32) -> bool {
 /// the helper: permission denied, not root, and a mail lock of ours in a
 /// spool of the helper's group.
 pub fn wants_helper(lock: &CStr, errno: Option<Errno>) -> bool {
-    // Root needs no helper, and must never run one (SPEC §5).
+    // Root needs no helper, and must never run one (docs/c-policy.md §5).
     errno == Some(Errno::EACCES)
         && sys::geteuid() != 0
         && helper_group(HELPER_C).is_some_and(|g| is_mail_lock(lock.to_bytes(), g, sys::getuid()))

@@ -1,5 +1,5 @@
 //! The core of liblockfile-rs: dot-locks as Debian's liblockfile 1.17
-//! takes them (SPEC §2-§8), without the standard library and without
+//! takes them (docs/protocol.md §2, docs/decisions.md §8), without the standard library and without
 //! allocating, so that the C library built on it carries no Rust runtime.
 //!
 //! - [`lock`]: create, check, touch and remove a lock; the one waiting

@@ -1,8 +1,8 @@
 //! The SysV mail lock's state: the path of the mail lock this process
-//! holds, and where `maillock` finds it (SPEC §4).
+//! holds, and where `maillock` finds it (docs/c-policy.md §4).
 //!
 //! The one piece of global state in the library, built for the conditions
-//! C programs run in (SPEC §4 "Process conditions"): `mailunlock()` and
+//! C programs run in (docs/c-policy.md §4 "Process conditions"): `mailunlock()` and
 //! `touchlock()` are called from signal handlers, from other threads while
 //! a `maillock()` waits, and in the child of a threaded program after
 //! fork(). So there is no mutex: the path lives in a fixed-size static

@@ -1,4 +1,4 @@
-//! Locking a mailbox the way Mail Avenger's `dotlock` does (SPEC §7):
+//! Locking a mailbox the way Mail Avenger's `dotlock` does (docs/other-systems.md §7):
 //! `flock` on the mailbox, then the dot-lock `MBOX.lock` through the core,
 //! then optionally an `fcntl` (POSIX) lock, all with one call; the guard
 //! releases them in reverse order.
@@ -204,7 +204,7 @@ impl MboxLock {
                     });
                 }
                 None => {
-                    // SPEC §7: the flock was let go (a busy dot-lock or
+                    // docs/other-systems.md §7: the flock was let go (a busy dot-lock or
                     // fcntl lock may belong to a program that locks in
                     // the other order and now waits for our flock).
                     let until = time.now().saturating_add(LET_GO);
@@ -438,7 +438,7 @@ fn take(
     }
 }
 
-/// The stale rule of SPEC §7: a dot-lock is broken when neither it nor the
+/// The stale rule of docs/other-systems.md §7: a dot-lock is broken when neither it nor the
 /// mailbox changed for [`STALE_QUIET`] while we held the flock.
 #[derive(Debug, Default)]
 struct StaleWatch {
@@ -467,7 +467,7 @@ impl StaleWatch {
         self.seen = None;
         // The core's guarded break: only if it still is the file that was
         // quiet, and never while another breaker (this rule's or the
-        // core's) is removing it (SPEC §2.7 "two breakers").
+        // core's) is removing it (docs/protocol.md §2.7 "two breakers").
         matches!(lock::break_stale(lock, &lock_v), Ok(Broken::Removed))
     }
 }

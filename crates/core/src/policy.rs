@@ -1,13 +1,13 @@
 //! What the C API does, between the argument conversion of the C ABI
 //! crate and the core: whether a wait ends on release
-//! (`LOCKFILE_FAST_WAKE`), when the setgid helper takes over (SPEC §5),
-//! and the mail lock of `maillock()` (SPEC §4).
+//! (`LOCKFILE_FAST_WAKE`), when the setgid helper takes over (docs/c-policy.md §5),
+//! and the mail lock of `maillock()` (docs/c-policy.md §4).
 //!
 //! Every call goes one way: C ABI → here → `mail` / `helper` → `lock` →
 //! `sys`. Nothing below calls back up, and the core never decides to run
 //! the helper.
 //!
-//! Process conditions (SPEC §4): [`remove`], [`touch`], [`check`],
+//! Process conditions (docs/c-policy.md §4): [`remove`], [`touch`], [`check`],
 //! [`mailunlock`] and [`touchlock`] allocate nothing and take no lock (the
 //! paths are C strings or stack copies, the mail-lock state is atomics),
 //! so C programs may call them from a signal handler and in the child of
@@ -43,7 +43,7 @@ fn fast_wake() -> bool {
 }
 
 /// `lockfile_create`: the core, then the helper for a mail lock in a
-/// group-mail spool that we may not write ourselves (SPEC §5).
+/// group-mail spool that we may not write ourselves (docs/c-policy.md §5).
 pub fn create(path: &CStr, opts: &Options) -> Result<(), LockError> {
     let opts = Options {
         wake: opts.wake || fast_wake(),
@@ -53,7 +53,7 @@ pub fn create(path: &CStr, opts: &Options) -> Result<(), LockError> {
         Ok(()) => return Ok(()),
         Err(e) => e,
     };
-    // SPEC §4 (we fix): errno stays open's, not the ENOENT of the test.
+    // docs/c-policy.md §4 (we fix): errno stays open's, not the ENOENT of the test.
     if failure.code != LCode::TmpLock || !helper::wants_helper(path, failure.errno) {
         return Err(failure);
     }
@@ -67,7 +67,7 @@ pub fn remove(path: &CStr) -> Result<(), Errno> {
         Ok(()) => return Ok(()),
         Err(e) => e,
     };
-    // SPEC §4 (we fix): EACCES, not the reference's 0 with ENOENT.
+    // docs/c-policy.md §4 (we fix): EACCES, not the reference's 0 with ENOENT.
     if !helper::wants_helper(path, Some(failure)) {
         return Err(failure);
     }

@@ -161,7 +161,7 @@ fn has_nul(bytes: &[u8]) -> bool {
 }
 
 /// One path of up to `PATH_MAX` bytes as a C string, on the stack: for
-/// the calls that must not allocate (async-signal-safe ones, SPEC §4).
+/// the calls that must not allocate (async-signal-safe ones, docs/c-policy.md §4).
 /// Its buffer is not cleared, so that one costs what its path costs.
 pub struct FixedCPath {
     /// Bytes `..=len` are initialized: the path, then a NUL; no NUL
@@ -663,7 +663,7 @@ pub const MAX_ARGS: usize = 8;
 
 /// Run `prog` with `args` (`argv[0]` is `prog`), an empty environment,
 /// /dev/null as stdin, no signal blocked, and the effective uid as its real
-/// uid (SPEC §5: the helper judges ownership by the uid the caller acts
+/// uid (docs/c-policy.md §5: the helper judges ownership by the uid the caller acts
 /// as); wait for it and return how it ended.
 ///
 /// The status reaches us whatever the caller did with SIGCHLD (SIG_IGN,

@@ -1,4 +1,4 @@
-//! The command line of `dotlockfile` (SPEC §6).
+//! The command line of `dotlockfile` (docs/dotlockfile.md §6).
 //!
 //! Options are read the way getopt("+qpNr:mluci:tPvw") reads them: grouped
 //! (`-lq`), with the argument attached or separate (`-r5`, `-r 5`), up to

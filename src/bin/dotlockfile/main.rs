@@ -1,6 +1,6 @@
 //! `dotlockfile`: take, test, refresh or release a lock file from the
 //! shell; installed set-group-ID mail, it is also the library's helper for
-//! group-mail spools (SPEC §5-6, man page dotlockfile(1)).
+//! group-mail spools (docs/c-policy.md §5, docs/dotlockfile.md §6, man page dotlockfile(1)).
 //!
 //! The program starts at a C `main`, not at Rust's: std's start-up reads
 //! /proc/self/maps, maps a signal stack and installs stack-overflow

@@ -1,4 +1,4 @@
-//! The group of a set-group-ID `dotlockfile` (SPEC §6, STYLE §7).
+//! The group of a set-group-ID `dotlockfile` (docs/dotlockfile.md §6, §6.6).
 //!
 //! At start the effective gid is set to the real one and the mail group is
 //! kept only as the saved gid. It is taken back by a scoped guard around

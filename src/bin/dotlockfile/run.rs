@@ -1,4 +1,4 @@
-//! What `dotlockfile` does once its command line is read (SPEC §6).
+//! What `dotlockfile` does once its command line is read (docs/dotlockfile.md §6).
 #![forbid(unsafe_code)]
 
 use std::ffi::{CStr, OsStr, OsString};
@@ -53,7 +53,7 @@ fn holder(r: &Report) -> String {
 }
 
 /// The time of `dotlockfile`'s waits: real, but checking every `step`
-/// that the parent lives (SPEC §6: a lock for a caller that has gone is
+/// that the parent lives (docs/dotlockfile.md §6: a lock for a caller that has gone is
 /// not taken).
 struct ParentWatch {
     parent: Pid,
@@ -122,7 +122,7 @@ pub fn main(privs: Result<Privs, Errno>) -> i32 {
             return LCode::Error.as_c();
         }
     };
-    // SPEC §6: interrupted while waiting, remove the temporary file and
+    // docs/dotlockfile.md §6: interrupted while waiting, remove the temporary file and
     // die of the same signal.
     for sig in [
         Signal::SIGINT,
@@ -148,7 +148,7 @@ pub fn main(privs: Result<Privs, Errno>) -> i32 {
     }
 
     // Set-group-ID: work on the bare name inside the lock's directory, and
-    // keep the group only for a mail lock of the caller (SPEC §6).
+    // keep the group only for a mail lock of the caller (docs/dotlockfile.md §6).
     let mut name: &OsStr = &cli.lockfile;
     let mut home: Option<OwnedFd> = None;
     if let Some(group) = privs.group() {
@@ -351,7 +351,7 @@ fn take(
 /// the lock every 30 s unless `-p`; return the command's status (127 if
 /// it could not be run, 128 + the signal if it was killed).
 fn run_command(cli: &Cli, name: &CStr, privs: &Privs, home: Option<OwnedFd>, out: &Out) -> i32 {
-    // SPEC §6: the parent survives the signals a terminal sends, so that
+    // docs/dotlockfile.md §6: the parent survives the signals a terminal sends, so that
     // it removes the lock; caught (not ignored), they are back to default
     // in the command after exec.
     for sig in [

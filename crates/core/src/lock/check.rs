@@ -1,4 +1,4 @@
-//! Is a lock valid? (SPEC §3)
+//! Is a lock valid? (docs/protocol.md §3)
 #![forbid(unsafe_code)]
 
 use core::ffi::CStr;
@@ -107,7 +107,7 @@ pub fn pid_alive(pid: i32) -> Option<bool> {
     }
 }
 
-/// The rule of SPEC §3, given what was read: a live pid makes the lock
+/// The rule of docs/protocol.md §3, given what was read: a live pid makes the lock
 /// valid and a dead one stale; otherwise it is valid for 300 s after mtime.
 pub fn judge(alive: Option<bool>, mtime: i64, now: i64) -> Verdict {
     match alive {
@@ -192,7 +192,7 @@ fn inspect_open(fd: &Fd, use_pid: bool, time: &dyn Time) -> Inspection {
     };
     let head = content.get(..CONTENT_MAX).unwrap_or(content);
     let pid = Some(parse_pid(head)).filter(|&p| use_pid && !content.is_empty() && p > 0);
-    // SPEC §3 (2026-12): the pid counts only where it was written.
+    // docs/protocol.md §3 (2026-12): the pid counts only where it was written.
     let recorded = identity::parse(content);
     let origin = match pid {
         Some(_) => origin_of(&recorded, before.st_mtime),

@@ -1,4 +1,4 @@
-//! Creating a lock (SPEC §2).
+//! Creating a lock (docs/protocol.md §2).
 #![forbid(unsafe_code)]
 
 use core::ffi::CStr;
@@ -40,7 +40,7 @@ pub enum Step<'a> {
 }
 
 /// The content of the lock: the pid and a newline, "0\n" without one.
-/// With a pid, the holder's identity follows on a line of its own (SPEC
+/// With a pid, the holder's identity follows on a line of its own (docs/protocol.md
 /// §2.3, docs/holder-identity.md), unless it cannot be read. One copy,
 /// not one in each caller: the C library's size (check-abi).
 #[inline(never)]
@@ -164,7 +164,7 @@ fn links_unsupported(tmp: &CStr) -> bool {
 }
 
 /// Create the lock `lock` as `opts` say, on `time`, telling `on` what
-/// happens (see [`Step`]; an error from it ends the attempts). See SPEC §2
+/// happens (see [`Step`]; an error from it ends the attempts). See docs/protocol.md §2
 /// for every step.
 ///
 /// The uncontended path makes no heap allocation and five system calls:
@@ -253,13 +253,13 @@ fn attempts(
             attempt += 1;
         }
 
-        // SPEC §2.6: a 0 from link() is proof; a failure may be a lie (NFS
+        // docs/protocol.md §2.6: a 0 from link() is proof; a failure may be a lie (NFS
         // lost the reply to a link that worked), so it is checked by inode.
         let linked = sys::link(tmp, lock);
         match linked {
             Ok(()) => return Ok(()),
             Err(Errno::EPERM) if *no_links.get_or_insert_with(|| links_unsupported(tmp)) => {
-                // SPEC §8: no hard links here; create the lock itself.
+                // docs/decisions.md §8: no hard links here; create the lock itself.
                 match create_exclusive(lock, content) {
                     Ok(()) => return Ok(()),
                     Err(e) if e.code == LCode::TmpWrite => return Err(e),
@@ -315,7 +315,7 @@ fn attempts(
 /// still the same file. Returns whether to retry at once (the lock was
 /// stale, vanished or changed) rather than wait.
 ///
-/// we fix (SPEC §2.7): the reference judged by name and unlinked by name,
+/// we fix (docs/protocol.md §2.7): the reference judged by name and unlinked by name,
 /// so a lock that vanished counted as stale and the lock that replaced it
 /// was removed (tests: t_race_stale_removal, lock::tests); and two
 /// breakers of one stale lock could remove each other's new lock (see

@@ -1,4 +1,4 @@
-//! Where a lock's pid lives: the holder's identity after the pid (SPEC
+//! Where a lock's pid lives: the holder's identity after the pid (docs/protocol.md
 //! §2.3 and §3; the format and the rules are in docs/holder-identity.md).
 //!
 //! A lock written with a pid records, on a second line, the host name,
@@ -126,7 +126,7 @@ pub enum Recorded {
 }
 
 /// Where a lock was written, seen from the reader; decides how it is
-/// judged (SPEC §3).
+/// judged (docs/protocol.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     /// No identity recorded (a bare pid, "0", or no pid): the rule of 1.17.
@@ -288,7 +288,7 @@ fn number(value: &[u8]) -> Option<u64> {
     })
 }
 
-/// The rule of SPEC §3: where a lock with `recorded` identity and
+/// The rule of docs/protocol.md §3: where a lock with `recorded` identity and
 /// modification time `mtime` was written, seen by a reader of identity
 /// `reader` (`None`: unknown). `boot_start` says when the reader's boot
 /// began (seconds since the epoch), asked only for a lock of this host's

@@ -140,14 +140,14 @@ pub fn create(path: &CStr, opts: &Options) -> Result<(), LockError> {
 
 /// Whether the lock `path` is valid (held): `lockfile_check`.
 ///
-/// Async-signal-safe (SPEC §4): no allocation, no lock.
+/// Async-signal-safe (docs/c-policy.md §4): no allocation, no lock.
 pub fn check(path: &CStr, flags: Flags) -> bool {
     inspect(path, flags.uses_pid(), &RealTime).verdict == Verdict::Valid
 }
 
 /// Remove the lock `path`; a lock that is not there is removed already.
 ///
-/// Async-signal-safe (SPEC §4).
+/// Async-signal-safe (docs/c-policy.md §4).
 pub fn remove(path: &CStr) -> Result<(), Errno> {
     match sys::unlink(path) {
         Ok(()) | Err(Errno::ENOENT) => Ok(()),
@@ -157,7 +157,7 @@ pub fn remove(path: &CStr) -> Result<(), Errno> {
 
 /// Set the lock's atime and mtime to now, so that it does not go stale.
 ///
-/// Async-signal-safe (SPEC §4).
+/// Async-signal-safe (docs/c-policy.md §4).
 pub fn touch(path: &CStr) -> Result<(), Errno> {
     sys::touch(path)
 }

@@ -1,4 +1,4 @@
-//! How long to wait between attempts (SPEC §2.8), and for how long to go
+//! How long to wait between attempts (docs/protocol.md §2.8), and for how long to go
 //! on: plain data that every caller hands to the one waiting function
 //! ([`super::wait`]).
 #![forbid(unsafe_code)]

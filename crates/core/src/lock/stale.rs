@@ -1,8 +1,8 @@
 //! Breaking a stale lock: the one file identity and the one guarded
-//! removal that the core (SPEC §2.7) and the mailbox extension's quiet
-//! rule (SPEC §7) share.
+//! removal that the core (docs/protocol.md §2.7) and the mailbox extension's quiet
+//! rule (docs/other-systems.md §7) share.
 //!
-//! we fix (SPEC §2.7): a breaker judges a lock, then removes it by name.
+//! we fix (docs/protocol.md §2.7): a breaker judges a lock, then removes it by name.
 //! In between another waiter may break the same stale lock and take a new
 //! one, which the removal would then take away: two holders. So breakers
 //! take turns. Each holds an exclusive `flock` on the stale file itself

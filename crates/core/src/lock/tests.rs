@@ -119,7 +119,7 @@ fn creates_lock_with_reference_content() {
     };
     run(&lock2, &o, &mut FakeTime::real(), &mut Recorder::default()).unwrap();
     // The pid line as the reference writes it, then the holder's identity
-    // (SPEC §2.3).
+    // (docs/protocol.md §2.3).
     let content = fs::read(&lock2).unwrap();
     let (pid_line, rest) = content.split_at(content.iter().position(|&b| b == b'\n').unwrap() + 1);
     assert_eq!(pid_line, format!("{}\n", std::process::id()).as_bytes());
@@ -257,7 +257,7 @@ fn dead_pid_is_stale_live_pid_is_not() {
     assert_eq!(fs::read_to_string(&lock).unwrap(), "0\n");
 }
 
-/// SPEC §2.7: the lock judged stale is replaced (released and re-taken by
+/// docs/protocol.md §2.7: the lock judged stale is replaced (released and re-taken by
 /// someone else) between the judgement and the removal. The new lock must
 /// survive. The clock's hook runs inside the judgement, after the read.
 #[test]

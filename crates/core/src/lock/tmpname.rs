@@ -1,4 +1,4 @@
-//! The name of the temporary file (SPEC §2.4, §8), and what makes it
+//! The name of the temporary file (docs/protocol.md §2.4, docs/decisions.md §8), and what makes it
 //! unique without a system call per lock.
 //!
 //! The reference names it `.lk%05d%x%s`: its pid, `time & 15` and the host
