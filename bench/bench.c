@@ -19,6 +19,12 @@
  *                                  __L_INTERVAL, where the library has it)
  *   bench spawn N PROG LOCK        N pairs "PROG -l LOCK", "PROG -u LOCK"
  *                                  [PROG_FLAG] as whole processes
+ *   bench starts PROG MISSING ROUNDS N OURS_DIR REF_DIR
+ *                                  ROUNDS rounds of N starts of
+ *                                  "PROG MISSING" (bench/start.c) with
+ *                                  LD_LIBRARY_PATH=OURS_DIR and N with
+ *                                  REF_DIR, the order swapped every round;
+ *                                  one line of times and faults per round
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -363,6 +369,99 @@ static int run_spawn(long n, const char *prog, const char *lock,
 	return 0;
 }
 
+/* A copy of the environment with LD_LIBRARY_PATH=dir in it. */
+static char **env_with_libdir(const char *dir)
+{
+	size_t n = 0, k = 0;
+	char **env;
+	char *var;
+
+	while (environ[n] != NULL)
+		n++;
+	env = calloc(n + 2, sizeof(*env));
+	var = malloc(strlen("LD_LIBRARY_PATH=") + strlen(dir) + 1);
+	if (env == NULL || var == NULL)
+		die("malloc");
+	strcpy(var, "LD_LIBRARY_PATH=");
+	strcat(var, dir);
+	env[k++] = var;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "LD_LIBRARY_PATH=", 16) != 0)
+			env[k++] = environ[i];
+	env[k] = NULL;
+	return env;
+}
+
+struct starts {
+	int64_t wall_ns, cpu_ns;
+	long minflt;
+};
+
+static int64_t tv_ns(struct timeval tv)
+{
+	return (int64_t)tv.tv_sec * 1000000000 + (int64_t)tv.tv_usec * 1000;
+}
+
+/* One start of argv[0], waited for; adds its times and faults to *out. */
+static void time_start(char *const argv[], char **env, struct starts *out)
+{
+	struct rusage ru;
+	int64_t t0 = mono_ns();
+	pid_t pid;
+	int status;
+
+	errno = posix_spawn(&pid, argv[0], NULL, NULL, argv, env);
+	if (errno != 0)
+		die(argv[0]);
+	if (wait4(pid, &status, 0, &ru) != pid)
+		die("wait4");
+	out->wall_ns += mono_ns() - t0;
+	if (status != 0) {
+		fprintf(stderr, "bench: %s %s exited with status %d\n", argv[0],
+			argv[1], status);
+		exit(1);
+	}
+	out->cpu_ns += tv_ns(ru.ru_utime) + tv_ns(ru.ru_stime);
+	out->minflt += ru.ru_minflt;
+}
+
+/*
+ * Each round is n pairs of starts, one with each library, the order of
+ * the two swapped from pair to pair: whatever else the machine does
+ * falls on both sides alike, and the ratio of a round's two sums is
+ * what the runner takes the median of.
+ */
+static int run_starts(const char *prog, const char *missing, long rounds,
+		      long n, const char *ours, const char *ref)
+{
+	char *argv[] = { (char *)prog, (char *)missing, NULL };
+	char **env[2] = { env_with_libdir(ours), env_with_libdir(ref) };
+
+	/* Both sides' files into the page cache before anything counts. */
+	for (long i = 0; i < 20; i++) {
+		struct starts warm = { 0, 0, 0 };
+
+		time_start(argv, env[i % 2], &warm);
+	}
+	for (long r = 0; r < rounds; r++) {
+		struct starts s[2] = { { 0, 0, 0 }, { 0, 0, 0 } };
+
+		for (long i = 0; i < n; i++) {
+			int first = (int)((r + i) % 2);
+
+			time_start(argv, env[first], &s[first]);
+			time_start(argv, env[1 - first], &s[1 - first]);
+		}
+		printf("round=%ld ours_ns=%lld ref_ns=%lld ours_cpu_ns=%lld "
+		       "ref_cpu_ns=%lld ours_minflt=%ld ref_minflt=%ld\n",
+		       r, (long long)s[0].wall_ns, (long long)s[1].wall_ns,
+		       (long long)s[0].cpu_ns, (long long)s[1].cpu_ns,
+		       s[0].minflt, s[1].minflt);
+	}
+	printf("n=%ld\n", n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -385,6 +484,9 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "spawn") == 0 && (argc == 5 || argc == 6))
 		return run_spawn(arg_long(argv[2]), argv[3], argv[4],
 				 argc == 6 ? argv[5] : NULL);
-	fprintf(stderr, "usage: bench which|cycles|mail|handoff|contend|spawn ...\n");
+	if (strcmp(mode, "starts") == 0 && argc == 8)
+		return run_starts(argv[2], argv[3], arg_long(argv[4]),
+				  arg_long(argv[5]), argv[6], argv[7]);
+	fprintf(stderr, "usage: bench which|cycles|mail|handoff|contend|spawn|starts ...\n");
 	return 2;
 }

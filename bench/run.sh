@@ -4,13 +4,13 @@
 #
 #   bench/run.sh --bench BIN --ours LIBDIR --ref LIBDIR \
 #       [--ours-dotlockfile PROG] [--ref-dotlockfile PROG] \
-#       [--scratch DIR] [--out FILE] [--quick]
+#       [--start PROG] [--scratch DIR] [--out FILE] [--quick]
 #
 # --quick runs every measure once, small, in seconds: it proves that the
 # benchmark works (and that no increment is lost) but judges no time.
 set -euo pipefail
 
-quick=0 out=/dev/stdout bench= ours= ref= ours_dl= ref_dl= scratch=
+quick=0 out=/dev/stdout bench= ours= ref= ours_dl= ref_dl= start= scratch=
 while (($#)); do
 	case $1 in
 	--bench) bench=$2; shift ;;
@@ -18,6 +18,7 @@ while (($#)); do
 	--ref) ref=$2; shift ;;
 	--ours-dotlockfile) ours_dl=$2; shift ;;
 	--ref-dotlockfile) ref_dl=$2; shift ;;
+	--start) start=$2; shift ;;
 	--scratch) scratch=$2; shift ;;
 	--out) out=$2; shift ;;
 	--quick) quick=1 ;;
@@ -34,10 +35,10 @@ bench=$(realpath "$bench")
 
 if ((quick)); then
 	K=1 N=300 MAILN=100 SPAWN=5 HANDOFFS=1 BLOCK_MS=1000 NPROC=2 ROUNDS=50
-	SYS_N=200 CG_N=200
+	SYS_N=200 CG_N=200 START_ROUNDS=3 START_N=10
 else
 	K=7 N=20000 MAILN=5000 SPAWN=200 HANDOFFS=3 BLOCK_MS=10000 NPROC=4
-	ROUNDS=200 SYS_N=1000 CG_N=1000
+	ROUNDS=200 SYS_N=1000 CG_N=1000 START_ROUNDS=301 START_N=50
 fi
 
 log() { printf '%s\n' "$*" >&2; }
@@ -198,6 +199,62 @@ instructions() {
 	log "instructions $key: ours ${R[$key.ours]}, ref ${R[$key.ref]}"
 }
 
+# Process starts: the program of bench/start.c, which only loads the
+# library and asks lockfile_check about a missing lock, started by
+# `bench starts` in pairs, one with each library, START_ROUNDS rounds of
+# START_N pairs. The ratio is the median of the rounds' ratios (ours over
+# the reference's time); min and max show how much the machine moved.
+# Niced, so that it yields to other work rather than timing it; the
+# instructions (callgrind) and page faults are what no neighbour changes.
+starts() {
+	local missing=$scratch/no-such-dir/start.lock side lib got o
+	for side in ours ref; do
+		lib=$ours
+		[[ $side = ref ]] && lib=$ref
+		got=$(env -u LOCKFILE_FAST_WAKE LD_LIBRARY_PATH="$lib" "$start" \
+			"$missing" which | sed -n 's/^lib=//p') \
+			|| die "$start failed against $side"
+		[[ $(realpath "$got") = "$(realpath "$lib/liblockfile.so.1")" ]] \
+			|| die "$start: $side mapped $got"
+	done
+	o=$(env -u LOCKFILE_FAST_WAKE LD_LIBRARY_PATH="$ours" nice -n 10 \
+		"$bench" starts "$start" "$missing" "$START_ROUNDS" "$START_N" \
+		"$ours" "$ref") || die "bench starts failed"
+	# One line per round: the wall and CPU ratios, then per start our
+	# and the reference's wall ns and minor faults.
+	awk -v n="$START_N" '/^round=/ {
+		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		print v["ours_ns"] / v["ref_ns"], v["ours_cpu_ns"] / v["ref_cpu_ns"],
+			v["ours_ns"] / n, v["ref_ns"] / n,
+			v["ours_minflt"] / n, v["ref_minflt"] / n
+	}' <<<"$o" >"$scratch/starts"
+	col() { awk -v c="$1" '{ print $c }' "$scratch/starts"; }
+	R[start.ratio]=$(col 1 | median)
+	R[start.min]=$(col 1 | sort -g | sed -n 1p)
+	R[start.max]=$(col 1 | sort -g | sed -n '$p')
+	R[start.cpu_ratio]=$(col 2 | median)
+	R[start.ours]=$(col 3 | median)
+	R[start.ref]=$(col 4 | median)
+	R[start.ours.flt]=$(col 5 | median)
+	R[start.ref.flt]=$(col 6 | median)
+	R[start.rounds]=$(wc -l <"$scratch/starts")
+	log "process start: ratio ${R[start.ratio]} (min ${R[start.min]}," \
+		"max ${R[start.max]}), ours ${R[start.ours]} ns, ref ${R[start.ref]} ns"
+	command -v valgrind >/dev/null || {
+		log "SKIP: instructions per start: valgrind is not installed"
+		return
+	}
+	for side in ours ref; do
+		lib=$ours
+		[[ $side = ref ]] && lib=$ref
+		R[start.$side.ins]=$(env -u LOCKFILE_FAST_WAKE LD_LIBRARY_PATH="$lib" \
+			valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+			"$start" "$missing" 2>&1 >/dev/null \
+			| sed -n 's/.*Collected : *//p' | tr -d ,)
+	done
+	log "instructions per start: ours ${R[start.ours.ins]}, ref ${R[start.ref.ins]}"
+}
+
 # dotlockfile -l / -u pairs as whole processes, A B A B.
 pairs() {
 	local dir=$1 side i o prog
@@ -283,6 +340,11 @@ mail_cycles "$tmpdir"
 syscalls sys "$tmpdir" 0
 syscalls sys_pid "$tmpdir" 16
 instructions ins "$tmpdir" 0
+if [[ -x $start ]]; then
+	starts
+else
+	log "SKIP: process start: need --start"
+fi
 have_pairs=0
 if [[ -x $ours_dl && -x $ref_dl ]]; then
 	have_pairs=1
@@ -425,6 +487,26 @@ EOF
 			"${R[ins.ref]}" "$(ratio "${R[ins.ours]}" "${R[ins.ref]}")" \
 			"≤ 1500" "$(verdict "${R[ins.ours]}" "<=" 1500)"
 	fi
+	if [[ -n ${R[start.ratio]:-} ]]; then
+		local_r=$(awk -v v="${R[start.ratio]}" 'BEGIN { printf "%.3f", v }')
+		row "process start, µs" \
+			"$(awk -v v="${R[start.ours]}" 'BEGIN { printf "%.0f", v / 1000 }')" \
+			"$(awk -v v="${R[start.ref]}" 'BEGIN { printf "%.0f", v / 1000 }')" \
+			"$local_r (time; rounds $(awk -v a="${R[start.min]}" \
+				-v b="${R[start.max]}" 'BEGIN { printf "%.2f–%.2f", a, b }'))" \
+			"≤ 1.01" "$(verdict "$local_r" "<=" 1.01)"
+		row "process start, CPU time" "-" "-" \
+			"$(awk -v v="${R[start.cpu_ratio]}" 'BEGIN { printf "%.3f", v }')" \
+			"-" "-"
+		row "process start, minor page faults" "${R[start.ours.flt]}" \
+			"${R[start.ref.flt]}" \
+			"$(ratio "${R[start.ours.flt]}" "${R[start.ref.flt]}")" "-" "-"
+		if [[ -n ${R[start.ours.ins]:-} ]]; then
+			row "process start, user-space instructions" \
+				"${R[start.ours.ins]}" "${R[start.ref.ins]}" \
+				"$(ratio "${R[start.ours.ins]}" "${R[start.ref.ins]}")" "-" "-"
+		fi
+	fi
 	if ((have_pairs)); then
 		local_r=$(ratio "${R[pairs.ours]}" "${R[pairs.ref]}")
 		row "dotlockfile -l/-u pairs/s (processes)" \
@@ -472,6 +554,19 @@ EOF
 
 The dotlockfile rows run each program as a whole process per \`-l\` and
 per \`-u\` on the $pair_fs lock, both installed the same way ($pair_modes).
+EOF
+	fi
+	if [[ -n ${R[start.ratio]:-} ]]; then
+		cat <<EOF
+
+The process start rows time bench/start.c, a program that loads
+\`liblockfile.so.1\`, calls \`lockfile_check\` on a missing lock and exits,
+started with posix_spawn and waited for, niced: ${R[start.rounds]} rounds of
+$START_N pairs, one start with each library in each pair (which goes first
+alternates). The ratio is the median of the rounds' ratios of our time to
+the reference's (the rounds' min–max in brackets); CPU time is the
+children's user + system time; faults and instructions (callgrind, one
+start) are per start.
 EOF
 	fi
 	cat <<EOF
