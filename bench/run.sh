@@ -168,8 +168,9 @@ syscalls() {
 			END {
 				for (s in names) {
 					d = (c[ARGV[2], s] - c[ARGV[1], s]) / n
-					if (d >= 0.5) printf "%s%s", sep, \
-						(d == 1 ? s : s " x" d); sep = ", "
+					if (d < 0.5) continue
+					printf "%s%s", sep, (d == 1 ? s : s " x" d)
+					sep = ", "
 				}
 			}' "$a" "$b")
 	done
