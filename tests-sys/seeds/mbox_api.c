@@ -47,7 +47,7 @@ fcntl_free(const char *mbox)
 int
 main(void)
 {
-	char mbox[TC_PATH], lock[TC_PATH], buf[64];
+	char mbox[TC_PATH], lock[TC_PATH], buf[600];
 	struct lockfile_mbox *h = (struct lockfile_mbox *)&h;
 	int rc, e, fd;
 	double t0;
@@ -78,12 +78,13 @@ main(void)
 	errno = 0;
 	CHECK(lockfile_mbox_fd(NULL) == -1 && errno == EINVAL, "fd(NULL)");
 
-	/* All three locks, with our pid in the dot-lock. */
+	/* All three locks, with our pid and identity in the dot-lock
+	 * (docs/holder-identity.md). */
 	rc = lockfile_mbox_lock(mbox, -1, LOCKFILE_MBOX_FCNTL | L_PID, &h);
 	e = errno;
 	CHECK_RC("lock", rc, L_SUCCESS, -1, e);
 	CHECK(h != NULL, "no handle");
-	snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	snprintf(buf, sizeof(buf), "%ld\n%s", (long)getpid(), own_identity());
 	CHECK_CONTENT(lock, buf);
 	/* fcntl first: flock_free() closes a descriptor of the mailbox,
 	 * which drops this process's fcntl locks (POSIX). */
