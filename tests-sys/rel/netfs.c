@@ -59,7 +59,6 @@ static void
 case_links(const char *a, const char *b)
 {
 	struct stat s1, s2;
-	char pid[32];
 	int rc, e;
 
 	/* The premise: a hard link's two names show two inodes. */
@@ -75,20 +74,19 @@ case_links(const char *a, const char *b)
 	(void)unlink(buf);
 	(void)unlink(buf2);
 
-	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 	errno = 0;
 	rc = lockfile_create(at(buf, a, "x.lock"), 0, L_PID);
 	e = errno;
 	CHECK(rc == L_SUCCESS, "lockfile_create on sshfs: %d (%s)", rc,
 	    strerror(e));
-	check_content(at(buf2, b, "x.lock"), pid);
+	CHECK_PID_CONTENT(at(buf2, b, "x.lock"), (long)getpid());
 	CHECK(lockfile_check(buf2, L_PID) == 0, "not valid through the "
 	    "other mount");
 	rc = create2(buf2, 3, L_PID);
 	e = errno;
 	CHECK_RC("create of the held lock through the other mount", rc,
 	    L_MAXTRYS, EAGAIN, e);
-	check_content(buf, pid);
+	CHECK_PID_CONTENT(buf, (long)getpid());
 	CHECK(lockfile_remove(buf2) == 0, "remove through the other "
 	    "mount: %s", strerror(errno));
 	CHECK(!exists(buf), "lock still seen through the first mount");
@@ -115,7 +113,6 @@ case_refails(const char *a)
 static void
 case_nolinks(const char *d)
 {
-	char pid[32];
 	struct stat held;
 	int rc, e;
 
@@ -128,20 +125,19 @@ case_nolinks(const char *d)
 	CHECK(rc != 0 && e == EPERM, "link() on this file system: %d %s, "
 	    "want EPERM", rc, strerror(e));
 
-	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 	errno = 0;
 	rc = lockfile_create(at(buf, d, "x.lock"), 0, L_PID);
 	e = errno;
 	CHECK(rc == L_SUCCESS, "lockfile_create without hard links: %d %s",
 	    rc, strerror(e));
-	check_content(buf, pid);
+	CHECK_PID_CONTENT(buf, (long)getpid());
 	CHECK_NO_TMP_IN(d);
 	held = stat_or_fail(buf);
 	rc = create2(buf, 2, 0);
 	e = errno;
 	CHECK_RC("create of a held lock", rc, L_MAXTRYS, EAGAIN, e);
 	r_same(buf, &held);
-	check_content(buf, pid);
+	CHECK_PID_CONTENT(buf, (long)getpid());
 	CHECK(lockfile_remove(buf) == 0, "remove: %s", strerror(errno));
 	CHECK(!exists(buf), "lock not removed");
 
