@@ -20,8 +20,9 @@ use libfuzzer_sys::fuzz_target;
 #[path = "../../src/bin/dotlockfile/cli.rs"]
 mod cli;
 
-/// The part of the program's output type that the parser uses.
-mod run {
+/// The part of the program's output type (src/bin/dotlockfile/out.rs)
+/// that the parser uses.
+mod out {
     use super::fmt;
 
     #[derive(Debug, Default)]
@@ -70,7 +71,7 @@ fuzz_target!(|input: Input| {
         // SAFETY: as above.
         _ => unsafe { std::env::remove_var("MAIL") },
     }
-    let mut out = run::Out::default();
+    let mut out = out::Out::default();
     match cli::parse(&args, &mut out) {
         Ok(c) => {
             // The lock is an argument as given (even ""), or the mailbox's.
