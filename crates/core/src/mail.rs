@@ -5,8 +5,10 @@
 //! C programs run in (docs/c-policy.md §4 "Process conditions"): `mailunlock()` and
 //! `touchlock()` are called from signal handlers, from other threads while
 //! a `maillock()` waits, and in the child of a threaded program after
-//! fork(). So there is no mutex: the path lives in a fixed-size static
-//! buffer of atomic bytes, and one atomic word says who may write it.
+//! fork(). So there is no mutex: the path lives in a fixed-size block of
+//! atomic bytes (mapped by the first `maillock()` that gets a lock, so
+//! that a program that never calls it carries no 4 KiB of it), and one
+//! atomic word says who may write it.
 //!
 //! - `STATE` is `FREE` (nothing held), `WRITING` (a `maillock()` that got
 //!   its lock is copying the path in), `HELD`, or `UNLOCKING` (a
@@ -25,7 +27,7 @@
 #![forbid(unsafe_code)]
 
 use core::ffi::CStr;
-use core::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering, fence};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
 use core::time::Duration;
 
 use crate::cpath::{FixedCPath, LOCK_SUFFIX, PATH_MAX};
@@ -35,8 +37,8 @@ use crate::sys;
 /// The mail spool directory with a trailing slash, fixed at build time.
 pub const MAILDIR: &str = env!("LOCKFILE_MAILDIR");
 
-/// The bytes of the held lock's path (no NUL).
-static PATH: [AtomicU8; PATH_MAX] = [const { AtomicU8::new(0) }; PATH_MAX];
+/// The bytes of the held lock's path (no NUL), once a lock was remembered.
+static PATH: sys::AtomicBlock<PATH_MAX> = sys::AtomicBlock::new();
 /// How many bytes of [`PATH`] are the path.
 static LEN: AtomicUsize = AtomicUsize::new(0);
 /// The state word: bits 0-1 the phase, bits 2-31 a generation, bits 32-63
@@ -77,11 +79,15 @@ pub fn held() -> bool {
 /// that the state word is still `s` (so the copy is whole). `false`: it
 /// changed meanwhile.
 fn copy_path(s: u64, buf: &mut FixedCPath) -> bool {
+    // Mapped before any state but FREE was ever set.
+    let Some(path) = PATH.get() else {
+        return false;
+    };
     let len = LEN.load(Ordering::Acquire).min(PATH_MAX);
     // A torn copy may hold a NUL; it is refused by the check below anyway.
     let copied = buf
         .fill(len, |i| {
-            PATH.get(i)
+            path.get(i)
                 .map_or(b'/', |slot| slot.load(Ordering::Relaxed))
                 .max(1)
         })
@@ -117,6 +123,8 @@ pub enum Remembered {
     Other,
     /// Another thread of this process kept the state busy for too long.
     Busy,
+    /// No memory for the path (the first mapping of it failed).
+    NoMemory,
 }
 
 /// How long [`remember`] waits for another thread to finish a claim of a
@@ -125,6 +133,10 @@ const CLAIM_WAIT_MS: u32 = 5000;
 
 /// Make `path`, a lock this process just created, its mail lock.
 pub fn remember(path: &CStr) -> Remembered {
+    // Before any claim: nothing is held while the block is mapped.
+    let Some(slots) = PATH.get_or_map() else {
+        return Remembered::NoMemory;
+    };
     let pid = me();
     let mut waited = 0;
     loop {
@@ -161,7 +173,7 @@ pub fn remember(path: &CStr) -> Remembered {
         }
         let bytes = path.to_bytes();
         let len = bytes.len().min(PATH_MAX);
-        for (slot, &b) in PATH.iter().zip(bytes).take(len) {
+        for (slot, &b) in slots.iter().zip(bytes).take(len) {
             slot.store(b, Ordering::Relaxed);
         }
         LEN.store(len, Ordering::Release);

@@ -121,6 +121,11 @@ pub fn maillock(name: &[u8], retries: i32) -> Result<(), LockError> {
             let _ = remove(path);
             Err(LockError::new(LCode::MaxTrys, Errno::EAGAIN))
         }
+        // No lock may stay on disk that mailunlock() cannot find.
+        Remembered::NoMemory => {
+            let _ = remove(path);
+            Err(LockError::new(LCode::Error, Errno::ENOMEM))
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 use core::ffi::{CStr, c_char, c_int};
 use core::fmt;
 use core::mem::MaybeUninit;
+use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 use core::time::Duration;
 
 use crate::cpath::PATH_MAX;
@@ -467,6 +468,69 @@ pub fn monotonic() -> Duration {
     let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
     let nanos = u32::try_from(ts.tv_nsec).unwrap_or(0);
     Duration::new(secs, nanos)
+}
+
+/// `N` atomic bytes that live as long as the process: an anonymous private
+/// mapping, made by the first [`AtomicBlock::get_or_map`] and never
+/// unmapped (a forked child gets its copy, as of a static). A static array
+/// of its own would grow every process that merely loads the library by a
+/// page of zeroed memory (docs/layers.md, "Lazy binding").
+pub struct AtomicBlock<const N: usize> {
+    block: AtomicPtr<[AtomicU8; N]>,
+}
+
+impl<const N: usize> AtomicBlock<N> {
+    /// No block yet.
+    pub const fn new() -> AtomicBlock<N> {
+        AtomicBlock {
+            block: AtomicPtr::new(core::ptr::null_mut()),
+        }
+    }
+
+    /// The block, if it was mapped. Async-signal-safe (one atomic load).
+    pub fn get(&self) -> Option<&'static [AtomicU8; N]> {
+        let block = self.block.load(Ordering::Acquire);
+        // SAFETY: `block` is null or was stored by `get_or_map`: a mapping
+        // of N readable and writable bytes, zero-filled by the kernel and
+        // never unmapped, so valid for 'static. [AtomicU8; N] has size N
+        // and alignment 1, all-zero bytes are a valid value, and only
+        // shared references are ever made (atomics allow that).
+        unsafe { block.as_ref() }
+    }
+
+    /// The block, mapped now if it was not; `None` if the mapping fails.
+    pub fn get_or_map(&self) -> Option<&'static [AtomicU8; N]> {
+        if let Some(block) = self.get() {
+            return Some(block);
+        }
+        let prot = libc::PROT_READ | libc::PROT_WRITE;
+        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
+        // SAFETY: a new anonymous mapping at an address of the kernel's
+        // choice; no memory of the program is touched.
+        let new = unsafe { libc::mmap(core::ptr::null_mut(), N, prot, flags, -1, 0) };
+        if new == libc::MAP_FAILED {
+            return None;
+        }
+        let stored = self.block.compare_exchange(
+            core::ptr::null_mut(),
+            new.cast(),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+        if stored.is_err() {
+            // Another thread mapped one first: ours was never shared.
+            // SAFETY: unmaps the mapping made above, of N bytes, to which
+            // no reference was handed out.
+            unsafe { libc::munmap(new, N) };
+        }
+        self.get()
+    }
+}
+
+impl<const N: usize> Default for AtomicBlock<N> {
+    fn default() -> AtomicBlock<N> {
+        AtomicBlock::new()
+    }
 }
 
 /// Sleep for `d` (the whole of it: an interrupted sleep goes on).
