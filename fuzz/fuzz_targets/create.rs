@@ -257,7 +257,22 @@ fuzz_target!(|input: Input| {
         } else {
             0
         };
-        assert_eq!(content, format!("{pid}\n").into_bytes());
+        // With a pid, the holder's identity follows the pid line
+        // (docs/holder-identity.md): one more line, "lockid/1 host=...".
+        let pid_line = format!("{pid}\n").into_bytes();
+        let rest = content
+            .strip_prefix(pid_line.as_slice())
+            .unwrap_or_else(|| panic!("lock content {content:?}, want {pid_line:?} first"));
+        if pid == 0 {
+            assert!(rest.is_empty(), "no pid flag, but more: {content:?}");
+        } else if !rest.is_empty() {
+            assert!(
+                rest.starts_with(b"lockid/1 host=")
+                    && rest.ends_with(b"\n")
+                    && rest.iter().filter(|&&b| b == b'\n').count() == 1,
+                "not an identity line after the pid: {content:?}"
+            );
+        }
     }
 
     // What was there before and whether it had to stay.
