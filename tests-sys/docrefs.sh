@@ -16,7 +16,7 @@ check() {
 	while IFS= read -r line; do
 		echo "unresolved: $line"
 		bad=1
-	done < <({ git grep -nI -e 'SPEC §' -e 'STYLE §' -- . ':!docs/' "$self" || true
+	done < <({ git grep -nI -e 'SPEC[ ]§' -e 'STYLE[ ]§' -- . ':!docs/' "$self" || true
 		git grep -nIw -e 'SPEC' -- . ':!docs/' "$self" || true; } | sort -u)
 	# Every docs/FILE.md [§N] (and a list after it), in the whole tree;
 	# inside docs/, also [FILE.md §N].
