@@ -33,6 +33,8 @@ done
 bench=$(realpath "$bench")
 : "${scratch:=$(dirname "$bench")/bench-scratch}"
 
+# The targets of the counted figures (see `counted` below).
+SYSCALLS_MAX=6 INSTRUCTIONS_MAX=1000
 if ((quick)); then
 	K=1 N=300 MAILN=100 SPAWN=5 HANDOFFS=1 BLOCK_MS=1000 NPROC=2 ROUNDS=50
 	SYS_N=200 CG_N=200 START_ROUNDS=3 START_N=10
@@ -384,6 +386,18 @@ for k in cont.fast cont.interval cont.ref cont.ours; do
 	[[ ${R[$k.lost]:-0} = 0 ]] || die "$k lost ${R[$k.lost]} increments"
 done
 
+# The system calls and instructions of one uncontended cycle are counts,
+# not times: no neighbour on the machine changes them, so every mode
+# holds them to their targets (README.md, "Performance"), CI included.
+counted() {
+	local what=$1 value=$2 limit=$3
+	[[ -n $value ]] || return 0
+	awk -v v="$value" -v l="$limit" 'BEGIN { exit !(v + 0 <= l + 0) }' \
+		|| die "$what: $value per cycle, more than $limit"
+}
+counted "system calls" "${R[sys.ours]:-}" "$SYSCALLS_MAX"
+counted "user-space instructions" "${R[ins.ours]:-}" "$INSTRUCTIONS_MAX"
+
 # ---------------------------------------------------------------- report
 
 ms() { awk -v v="$1" 'BEGIN { if (v == "" || v == "nan") print "-"; else printf "%.2f", v / 1e6 }'; }
@@ -477,8 +491,8 @@ EOF
 		"$(ratio "${R[mail.ours.wall]}" "${R[mail.ref.wall]}") (time)" "-" "-"
 	if [[ -n ${R[sys.ours]:-} ]]; then
 		row "system calls per cycle" "${R[sys.ours]}" "${R[sys.ref]}" \
-			"$(ratio "${R[sys.ours]}" "${R[sys.ref]}")" "≤ 7" \
-			"$(verdict "${R[sys.ours]}" "<=" 7)"
+			"$(ratio "${R[sys.ours]}" "${R[sys.ref]}")" "≤ $SYSCALLS_MAX" \
+			"$(verdict "${R[sys.ours]}" "<=" "$SYSCALLS_MAX")"
 		row "system calls per cycle, L_PID" "${R[sys_pid.ours]}" \
 			"${R[sys_pid.ref]}" \
 			"$(ratio "${R[sys_pid.ours]}" "${R[sys_pid.ref]}")" "-" "-"
@@ -486,7 +500,8 @@ EOF
 	if [[ -n ${R[ins.ours]:-} ]]; then
 		row "user-space instructions per cycle" "${R[ins.ours]}" \
 			"${R[ins.ref]}" "$(ratio "${R[ins.ours]}" "${R[ins.ref]}")" \
-			"≤ 1500" "$(verdict "${R[ins.ours]}" "<=" 1500)"
+			"≤ $INSTRUCTIONS_MAX" \
+			"$(verdict "${R[ins.ours]}" "<=" "$INSTRUCTIONS_MAX")"
 	fi
 	if [[ -n ${R[start.ratio]:-} ]]; then
 		local_r=$(awk -v v="${R[start.ratio]}" 'BEGIN { printf "%.3f", v }')
