@@ -430,6 +430,14 @@ if [[ -z $dbg_bad ]]; then
 else
 	t_fail dbgsym "$dbg_bad"
 fi
+# The library as the package ships it, held to the size check-abi holds
+# the build's stripped copy to (docs/layers.md, "How the libraries are built").
+size=$(stat -c %s "$x/usr/lib/$MA/liblockfile.so.1.0")
+if ((size <= 65536)); then
+	t_pass "deb-size: liblockfile.so.1.0 in liblockfile1 is $size bytes (at most 64 KiB)"
+else
+	t_fail deb-size "liblockfile.so.1.0 in liblockfile1 is $size bytes, more than 64 KiB"
+fi
 
 # The host as dpkg and a few files see it.
 # (Other tests may add their own users and locks meanwhile: only what this
