@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run bench/bench.c against our library and the reference, alternating
-# A B A B, and write a Markdown report with medians and ratios.
+# A B B A, and write a Markdown report with medians and ratios.
 #
 #   bench/run.sh --bench BIN --ours LIBDIR --ref LIBDIR \
 #       [--ours-dotlockfile PROG] [--ref-dotlockfile PROG] \
@@ -39,7 +39,7 @@ if ((quick)); then
 	K=1 N=300 MAILN=100 SPAWN=5 HANDOFFS=1 BLOCK_MS=1000 NPROC=2 ROUNDS=50
 	SYS_N=200 CG_N=200 START_ROUNDS=3 START_N=10
 else
-	K=7 N=20000 MAILN=5000 SPAWN=200 HANDOFFS=3 BLOCK_MS=10000 NPROC=4
+	K=9 N=20000 MAILN=5000 SPAWN=200 HANDOFFS=3 BLOCK_MS=10000 NPROC=4
 	ROUNDS=200 SYS_N=1000 CG_N=1000 START_ROUNDS=301 START_N=50
 fi
 
@@ -99,11 +99,27 @@ median() {
 		else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+# The median of the rounds' ratios, ours over the reference's, from two
+# lists of the rounds' figures in the same order: a round's two runs are
+# next to each other in time, so what else the machine does changes both
+# alike, where a ratio of the two medians would mix rounds.
+paired() {
+	paste -d' ' <(tr ' ' '\n' <<<"$1" | grep .) <(tr ' ' '\n' <<<"$2" | grep .) \
+		| awk '$2 > 0 { print $1 / $2 }' | median
+}
+
 # Results, by key: the medians and the verdicts for the report.
 declare -A R
 
-# cycles KEY DIR FLAGS: lock+unlock cycles, A B A B; medians of wall and
+# The two sides of round I, in turn each first: whatever the first run of
+# a round leaves behind (a warm cache, a dirty directory) favours neither.
+order() {
+	if (($1 % 2)); then echo ref ours; else echo ours ref; fi
+}
+
+# cycles KEY DIR FLAGS: lock+unlock cycles, A B B A; medians of wall and
 # CPU time per cycle.
+
 cycles() {
 	local key=$1 dir=$2 flags=$3 side i o
 	local -A wall cpu
@@ -111,7 +127,7 @@ cycles() {
 	# so that neither side pays for it.
 	sync
 	for ((i = 0; i < K; i++)); do
-		for side in ours ref; do
+		for side in $(order "$i"); do
 			o=$(run "$side" cycles "$dir/bench.lock" "$flags" "$N")
 			wall[$side]+="$(field wall_ns <<<"$o") "
 			cpu[$side]+="$(field cpu_ns <<<"$o") "
@@ -123,14 +139,17 @@ cycles() {
 		R[$key.$side.cpu]=$(tr ' ' '\n' <<<"${cpu[$side]}" | grep . \
 			| awk -v n="$N" '{ print $1 / n }' | median)
 	done
-	log "cycles $key: ours ${R[$key.ours.wall]} ns, ref ${R[$key.ref.wall]} ns"
+	R[$key.wall.ratio]=$(paired "${wall[ours]}" "${wall[ref]}")
+	R[$key.cpu.ratio]=$(paired "${cpu[ours]}" "${cpu[ref]}")
+	log "cycles $key: ours ${R[$key.ours.wall]} ns, ref ${R[$key.ref.wall]} ns," \
+		"paired ratio ${R[$key.wall.ratio]}"
 }
 
 mail_cycles() {
 	local dir=$1 side i o
 	local -A wall cpu
 	for ((i = 0; i < K; i++)); do
-		for side in ours ref; do
+		for side in $(order "$i"); do
 			o=$(run "$side" mail "$dir" "$MAILN")
 			wall[$side]+="$(field wall_ns <<<"$o") "
 			cpu[$side]+="$(field cpu_ns <<<"$o") "
@@ -142,7 +161,9 @@ mail_cycles() {
 		R[mail.$side.cpu]=$(tr ' ' '\n' <<<"${cpu[$side]}" | grep . \
 			| awk -v n="$MAILN" '{ print $1 / n }' | median)
 	done
-	log "maillock: ours ${R[mail.ours.wall]} ns, ref ${R[mail.ref.wall]} ns"
+	R[mail.wall.ratio]=$(paired "${wall[ours]}" "${wall[ref]}")
+	log "maillock: ours ${R[mail.ours.wall]} ns, ref ${R[mail.ref.wall]} ns," \
+		"paired ratio ${R[mail.wall.ratio]}"
 }
 
 # System calls per cycle: strace -c of 2n and of n cycles; the difference
@@ -258,12 +279,12 @@ starts() {
 	log "instructions per start: ours ${R[start.ours.ins]}, ref ${R[start.ref.ins]}"
 }
 
-# dotlockfile -l / -u pairs as whole processes, A B A B.
+# dotlockfile -l / -u pairs as whole processes, A B B A.
 pairs() {
 	local dir=$1 side i o prog
 	local -A wall cpu
 	for ((i = 0; i < K; i++)); do
-		for side in ours ref; do
+		for side in $(order "$i"); do
 			prog=$ours_dl
 			[[ $side = ref ]] && prog=$ref_dl
 			o=$(run "$side" spawn "$SPAWN" "$prog" "$dir/pair.lock")
@@ -436,8 +457,8 @@ cycle_rows() {
 	local key=$1 what=$2
 	[[ -n ${R[$key.ours.wall]:-} ]] || return 0
 	local rw rc
-	rw=$(ratio "${R[$key.ours.wall]}" "${R[$key.ref.wall]}")
-	rc=$(ratio "${R[$key.ours.cpu]}" "${R[$key.ref.cpu]}")
+	rw=$(awk -v v="${R[$key.wall.ratio]}" 'BEGIN { printf "%.2f", v }')
+	rc=$(awk -v v="${R[$key.cpu.ratio]}" 'BEGIN { printf "%.2f", v }')
 	row "$what, cycles/s" "$(rate "${R[$key.ours.wall]}")" \
 		"$(rate "${R[$key.ref.wall]}")" "$rw (time)" "≤ 0.90" \
 		"$(verdict "$rw" "<=" 0.90)"
@@ -471,7 +492,8 @@ One C program (bench/bench.c) is compiled once against \`liblockfile.so.1\`
 and run against our library and Debian's (\`liblockfile1\` 1.17, unpacked
 from the package) by swapping \`LD_LIBRARY_PATH\`; every run checks with
 \`dladdr\` which library it really loaded. Runs alternate ours, reference,
-ours, reference ($K rounds); each figure is the median. Times per cycle
+then reference, ours ($K rounds); each figure is the median, and each
+ratio of cycles the median of the rounds' ratios. Times per cycle
 are wall-clock; CPU is user + system time of the process (getrusage),
 which other programs on the machine do not inflate. Ratios are ours
 divided by the reference's time (lower is better).
@@ -488,7 +510,7 @@ EOF
 	cycle_rows disk_pid "lock+unlock L_PID, disk ($disk_fs)"
 	row "maillock+mailunlock, cycles/s" "$(rate "${R[mail.ours.wall]}")" \
 		"$(rate "${R[mail.ref.wall]}")" \
-		"$(ratio "${R[mail.ours.wall]}" "${R[mail.ref.wall]}") (time)" "-" "-"
+		"$(awk -v v="${R[mail.wall.ratio]}" 'BEGIN { printf "%.2f", v }') (time)" "-" "-"
 	if [[ -n ${R[sys.ours]:-} ]]; then
 		row "system calls per cycle" "${R[sys.ours]}" "${R[sys.ref]}" \
 			"$(ratio "${R[sys.ours]}" "${R[sys.ref]}")" "≤ $SYSCALLS_MAX" \
