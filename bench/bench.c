@@ -1,7 +1,7 @@
 /*
  * The benchmark driver: one program, compiled once against the soname
  * liblockfile.so.1 and run against our library or the reference by
- * changing LD_LIBRARY_PATH (bench/run.sh does that, A B A B).
+ * changing LD_LIBRARY_PATH (bench/run.sh does that, A B B A).
  *
  * Every mode prints "lib=<file>", the library lockfile_create() really
  * came from, so that the runner can check which one was measured, then
