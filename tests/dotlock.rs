@@ -32,7 +32,7 @@ mod testutil_deps {
     pub(crate) use lockfile::lock::{RealTime, Time};
     pub(crate) use lockfile_core::sys;
 }
-use testutil::Scratch;
+use testutil::{Scratch, dead_pid};
 
 /// A scratch folder with an empty mailbox `mbox` in it.
 fn mailbox() -> Scratch {
@@ -620,9 +620,7 @@ fn status_reports_free_and_every_kind_of_holder() {
         out.contains("stale in ") && !out.contains("stale now"),
         "{out}"
     );
-    let mut gone = Command::new("true").spawn().unwrap();
-    let dead = gone.id();
-    gone.wait().unwrap();
+    let dead = dead_pid();
     fs::write(s.lock(), format!("{dead}\n")).unwrap();
     let (code, out) = status(&s);
     assert_eq!(code, Some(1), "{out}");

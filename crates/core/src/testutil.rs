@@ -22,6 +22,16 @@ pub(crate) fn cs(p: &Path) -> CString {
     CString::new(p.as_os_str().as_bytes()).unwrap()
 }
 
+/// The pid of a child that has exited and been reaped: no process has
+/// it (until the kernel hands it out again, which takes a full cycle of
+/// pids).
+pub(crate) fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
 /// A [`Time`] that only pretends to sleep: its monotonic clock moves on
 /// by each sleep, which it records. Its wall clock says `wall` (the real
 /// one if `None`); `hook` runs once, at the second reading of the wall

@@ -10,7 +10,7 @@ use filetime::{FileTime, set_file_times};
 use super::*;
 use identity::Origin;
 
-use crate::testutil::{FakeTime, Scratch, cs};
+use crate::testutil::{FakeTime, Scratch, cs, dead_pid};
 
 /// Records what `create_with` tells; runs `on_wait` at each wait, and
 /// fails the wait numbered `fail_at` (1-based) with EINTR.
@@ -222,9 +222,7 @@ fn stale_lock_with_old_atime_is_stale_at_the_first_check() {
 fn dead_pid_is_stale_live_pid_is_not() {
     let d = Scratch::new();
     let lock = d.path("pid.lock");
-    let mut child = std::process::Command::new("true").spawn().unwrap();
-    let dead = child.id();
-    child.wait().unwrap();
+    let dead = dead_pid();
     held_lock(&lock, &format!("{dead}\n"));
     let o = Options {
         pid: PidMode::Own,
@@ -495,9 +493,7 @@ fn other(host: Option<&[u8]>, boot: Option<&[u8]>, pidns: Option<u64>) -> identi
 fn a_pid_from_another_namespace_is_judged_by_age() {
     let d = Scratch::new();
     let lock = d.path("ns.lock");
-    let mut child = std::process::Command::new("true").spawn().unwrap();
-    let dead = child.id();
-    child.wait().unwrap();
+    let dead = dead_pid();
     let me = identity::own_now().unwrap();
     // Another PID namespace of this boot: the dead pid means nothing here.
     let foreign = other(None, None, Some(me.pidns + 1));
@@ -531,9 +527,7 @@ fn a_pid_from_another_namespace_is_judged_by_age() {
 fn a_pid_from_our_namespace_decides_and_an_earlier_boot_is_stale() {
     let d = Scratch::new();
     let lock = d.path("boot.lock");
-    let mut child = std::process::Command::new("true").spawn().unwrap();
-    let dead = child.id();
-    child.wait().unwrap();
+    let dead = dead_pid();
     let me = identity::own_now().unwrap();
     // Ours, and the pid is dead: stale at once, however young.
     let now = identity_lock(&lock, dead, &me, 0);
