@@ -272,6 +272,18 @@ tpath(char *buf, const char *name)
 	return buf;
 }
 
+/* $MAIL = path, or no $MAIL for NULL: the mailbox maillock() takes
+ * (docs/c-policy.md §4.2). */
+TC_UNUSED static void
+set_mail(const char *path)
+{
+	int rc = path == NULL ? unsetenv("MAIL") : setenv("MAIL", path, 1);
+
+	if (rc != 0)
+		FAIL("%s: %s", path == NULL ? "unsetenv MAIL" : "setenv MAIL",
+		    strerror(errno));
+}
+
 /* Fail if any ".lk*" (temporary lock) file is left in dir. */
 TC_UNUSED static void
 tc_no_tmp(const char *dir, const char *file, int line)

@@ -54,8 +54,7 @@ calls(void)
 	}
 
 	/* Mail locks: free, already held, busy. */
-	if (setenv("MAIL", mbox, 1) != 0)
-		FAIL("setenv: %s", strerror(errno));
+	set_mail(mbox);
 	(void)maillock("judy", 0);
 	(void)maillock("judy", 0);
 	touchlock();

@@ -18,8 +18,7 @@ main(void)
 	tpath(mbox, "alice");
 	tpath(lock, "alice.lock");
 	write_file(mbox, "");
-	if (setenv("MAIL", mbox, 1) != 0)
-		FAIL("setenv: %s", strerror(errno));
+	set_mail(mbox);
 
 	rc = maillock("alice", 0);
 	e = errno;

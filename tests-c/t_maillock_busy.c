@@ -15,8 +15,7 @@ main(void)
 	TEST_BEGIN();
 	tpath(mbox, "dave");
 	tpath(lock, "dave.lock");
-	if (setenv("MAIL", mbox, 1) != 0)
-		FAIL("setenv: %s", strerror(errno));
+	set_mail(mbox);
 	make_lock(lock, "4242\n", 0);
 	before = stat_or_fail(lock);
 

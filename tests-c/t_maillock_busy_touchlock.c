@@ -16,8 +16,7 @@ main(void)
 	TEST_BEGIN();
 	tpath(mbox, "erin");
 	tpath(lock, "erin.lock");
-	if (setenv("MAIL", mbox, 1) != 0)
-		FAIL("setenv: %s", strerror(errno));
+	set_mail(mbox);
 	write_file(lock, "0\n");
 	now = time(NULL);
 	set_times(lock, now - 100, now - 100);

@@ -101,8 +101,7 @@ main(void)
 	tpath(mbox, "fred");
 	tpath(busy, "fred.lock");
 	tpath(mine, "gina.lock");
-	if (setenv("MAIL", mbox, 1) != 0)
-		FAIL("setenv: %s", strerror(errno));
+	set_mail(mbox);
 	make_lock(busy, "4242\n", 0);
 
 	/* 1: fork during maillock()'s wait. */
@@ -118,8 +117,7 @@ main(void)
 
 	/* 2: the child removes the mail lock it inherited. */
 	tpath(mbox, "gina");
-	if (setenv("MAIL", mbox, 1) != 0)
-		FAIL("setenv: %s", strerror(errno));
+	set_mail(mbox);
 	CHECK(maillock("gina", 0) == L_SUCCESS, "maillock(gina)");
 	CHECK(exists(mine), "no mail lock");
 	memset(&w, 0, sizeof(w));

@@ -14,8 +14,7 @@ main(void)
 	tpath(lock, "carol.lock");
 	if (chdir(scratch_dir()) != 0)
 		FAIL("chdir: %s", strerror(errno));
-	if (setenv("MAIL", "carol", 1) != 0)
-		FAIL("setenv: %s", strerror(errno));
+	set_mail("carol");
 
 	rc = maillock("carol", 0);
 	e = errno;

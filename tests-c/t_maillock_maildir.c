@@ -63,11 +63,9 @@ main(void)
 		SKIP("%s exists", maillock_path);
 	atexit(cleanup_maildir);
 
-	if (setenv("MAIL", tpath(mbox, "helen"), 1) != 0)
-		FAIL("setenv: %s", strerror(errno));
+	set_mail(tpath(mbox, "helen"));
 	one(name, "$MAIL for another name");
-	if (unsetenv("MAIL") != 0)
-		FAIL("unsetenv: %s", strerror(errno));
+	set_mail(NULL);
 	one(name, "$MAIL unset");
 	PASS();
 }

@@ -83,8 +83,7 @@ main(void)
 	tpath(mbox, "alice");
 	tpath(lock, "alice.lock");
 	write_file(mbox, "");
-	if (setenv("MAIL", mbox, 1) != 0)
-		FAIL("setenv: %s", strerror(errno));
+	set_mail(mbox);
 	if (getrlimit(RLIMIT_AS, &before) != 0)
 		FAIL("getrlimit: %s", strerror(errno));
 	grow_stack();

@@ -64,8 +64,7 @@ main(void)
 	tpath(mbox, "erin");
 	tpath(lock, "erin.lock");
 	tpath(other, "other.lock");
-	if (setenv("MAIL", mbox, 1) != 0)
-		FAIL("setenv: %s", strerror(errno));
+	set_mail(mbox);
 	make_lock(lock, "4242\n", 0);
 	write_file(other, "0\n");
 	set_times(other, old, old);

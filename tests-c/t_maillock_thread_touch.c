@@ -34,8 +34,7 @@ main(void)
 	TEST_BEGIN();
 	tpath(mbox, "hugo");
 	tpath(lock, "hugo.lock");
-	if (setenv("MAIL", mbox, 1) != 0)
-		FAIL("setenv: %s", strerror(errno));
+	set_mail(mbox);
 	make_lock(lock, "4242\n", 0);
 	set_times(lock, old, old);
 

@@ -57,8 +57,7 @@ main(void)
 	tpath(lock, "jack.lock");
 	tpath(other, "other.lock");
 	write_file(other, "0\n");
-	if (setenv("MAIL", mbox, 1) != 0)
-		FAIL("setenv: %s", strerror(errno));
+	set_mail(mbox);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_alarm;
 	sa.sa_flags = SA_RESTART;

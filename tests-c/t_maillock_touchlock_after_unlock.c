@@ -23,8 +23,7 @@ main(void)
 	TEST_BEGIN();
 	tpath(mbox, "frank");
 	tpath(lock, "frank.lock");
-	if (setenv("MAIL", mbox, 1) != 0)
-		FAIL("setenv: %s", strerror(errno));
+	set_mail(mbox);
 
 	rc = maillock("frank", 0);
 	e = errno;

@@ -36,8 +36,7 @@ main(void)
 	TEST_BEGIN();
 	tpath(mbox, "iris");
 	tpath(lock, "iris.lock");
-	if (setenv("MAIL", mbox, 1) != 0)
-		FAIL("setenv: %s", strerror(errno));
+	set_mail(mbox);
 	for (round = 0; round < ROUNDS; round++) {
 		if (pthread_barrier_init(&go, NULL, 2) != 0)
 			FAIL("pthread_barrier_init");

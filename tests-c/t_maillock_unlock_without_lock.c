@@ -21,8 +21,7 @@ main(void)
 	int status;
 
 	TEST_BEGIN();
-	if (setenv("MAIL", "/nonexistent/dir/nobody", 1) != 0)
-		FAIL("setenv: %s", strerror(errno));
+	set_mail("/nonexistent/dir/nobody");
 	status = run_in_child(calls, NULL);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "mailunlock/touchlock without a lock: %s", status_str(status));

@@ -26,8 +26,7 @@ main(void)
 	char mbox[TC_PATH];
 
 	TEST_BEGIN();
-	if (setenv("MAIL", tpath(mbox, "ivan"), 1) != 0)
-		FAIL("setenv: %s", strerror(errno));
+	set_mail(tpath(mbox, "ivan"));
 	tc_call_in_child("maillock(NULL, 0)", call, NULL, L_ERROR, EINVAL);
 	CHECK_NO_TMP();
 	PASS();
