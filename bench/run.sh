@@ -410,9 +410,14 @@ done
 # The system calls and instructions of one uncontended cycle are counts,
 # not times: no neighbour on the machine changes them, so every mode
 # holds them to their targets (README.md, "Performance"), CI included.
+# Without strace or valgrind a count is not measured (its SKIP line says
+# so); with CI=true, where both are provided, that fails.
 counted() {
 	local what=$1 value=$2 limit=$3
-	[[ -n $value ]] || return 0
+	if [[ -z $value ]]; then
+		[[ ${CI:-} != true ]] || die "$what: not measured"
+		return 0
+	fi
 	awk -v v="$value" -v l="$limit" 'BEGIN { exit !(v + 0 <= l + 0) }' \
 		|| die "$what: $value per cycle, more than $limit"
 }
