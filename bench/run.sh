@@ -7,7 +7,8 @@
 #       [--start PROG] [--scratch DIR] [--out FILE] [--quick]
 #
 # --quick runs every measure once, small, in seconds: it proves that the
-# benchmark works (and that no increment is lost) but judges no time.
+# benchmark works (and that no increment is lost) but judges no time;
+# the counts of a cycle are held in every mode (see `counted`).
 set -euo pipefail
 
 quick=0 out=/dev/stdout bench= ours= ref= ours_dl= ref_dl= start= scratch=
